@@ -1,0 +1,217 @@
+"""The miTAR network (Gu et al.), exactly as the original Keras 2.2.4 model computes it.
+
+Embedding(5 -> 5) ; Conv1D(320, width 12, relu, valid) ; Dropout ; MaxPool1D(2) ; Dropout ;
+Bidirectional LSTM(32, cell/output activation **relu**, gates **hard sigmoid** = clip(0.2 x + 0.5, 0, 1),
+Keras gate order i, f, c, o; final states of both directions concatenated forward|backward) ; Dropout ;
+Dense(16, relu) ; Dropout ; Dense(1, sigmoid).
+
+PyTorch's ``nn.LSTM`` cannot use relu cells or hard-sigmoid gates, so the recurrent layer is written here: the
+input projection ``x W_ih + b`` is one matrix product over all time steps and both directions; the loop over time
+only does the small recurrent product ``h U`` for both directions at once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mirlens.data.encoding import MIRNA_SLOT
+
+
+@dataclass(frozen=True)
+class MiTARConfig:
+    """Sizes of a miTAR model. ``target_slot`` is 53 for miTAR1/miTAR (input 79) and 40 for miTAR2 (input 66)."""
+
+    target_slot: int = 53
+    mirna_slot: int = MIRNA_SLOT
+    vocab: int = 5
+    embed_dim: int = 5
+    conv_filters: int = 320
+    conv_width: int = 12
+    pool: int = 2
+    lstm_units: int = 32
+    dense_units: int = 16
+    dropout: float = 0.2
+
+    @property
+    def input_len(self) -> int:
+        return self.mirna_slot + self.target_slot
+
+    @property
+    def conv_len(self) -> int:
+        return self.input_len - self.conv_width + 1
+
+    @property
+    def steps(self) -> int:
+        """LSTM time steps (pooled length)."""
+        return self.conv_len // self.pool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MiTARConfig:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras 2 hard sigmoid: clip(0.2 x + 0.5, 0, 1) (not PyTorch's x/6 + 1/2)."""
+    return torch.clamp(x * 0.2 + 0.5, 0.0, 1.0)
+
+
+class ReluBiLSTM(nn.Module):
+    """Bidirectional LSTM with relu cell activation and hard-sigmoid gates, returning final states only.
+
+    Parameters are stored per direction in Keras layout (``kernel`` (in, 4u), ``recurrent`` (u, 4u), ``bias``
+    (4u), gates i, f, c, o), stacked over the direction axis (0 = forward, 1 = backward).
+    """
+
+    def __init__(self, input_size: int, units: int):
+        super().__init__()
+        self.units = units
+        self.kernel = nn.Parameter(torch.empty(2, input_size, 4 * units))
+        self.recurrent = nn.Parameter(torch.empty(2, units, 4 * units))
+        self.bias = nn.Parameter(torch.zeros(2, 4 * units))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras defaults: Glorot-uniform kernel, orthogonal recurrent kernel, zero bias with forget bias 1."""
+        u = self.units
+        with torch.no_grad():
+            for d in range(2):
+                nn.init.xavier_uniform_(self.kernel[d])
+                nn.init.orthogonal_(self.recurrent[d])
+            self.bias.zero_()
+            self.bias[:, u : 2 * u] = 1.0
+
+    def input_projection(self, x: torch.Tensor) -> torch.Tensor:
+        """``x W + b`` for both directions in one matrix product: (B, T, in) -> (B, T, 2, 4u)."""
+        b, t, n = x.shape
+        weight = self.kernel.transpose(0, 1).reshape(n, -1)
+        proj = torch.addmm(self.bias.reshape(-1), x.reshape(b * t, n), weight)
+        return proj.reshape(b, t, 2, -1)
+
+    def recur(self, proj: torch.Tensor) -> torch.Tensor:
+        """Run both directions over projected inputs (B, T, 2, 4u); returns final hidden states (2, B, u).
+
+        The forward direction reads steps 0..T-1, the backward direction T-1..0 (Keras ``go_backwards``).
+        """
+        b, t, _, _ = proj.shape
+        u = self.units
+        h = proj.new_zeros(2, b, u)
+        c = proj.new_zeros(2, b, u)
+        rec = self.recurrent
+        for step in range(t):
+            z = torch.stack((proj[:, step, 0], proj[:, t - 1 - step, 1])).baddbmm_(h, rec)
+            gates = hard_sigmoid(z)
+            i, f, o = gates[..., :u], gates[..., u : 2 * u], gates[..., 3 * u :]
+            c = f * c + i * torch.relu(z[..., 2 * u : 3 * u])
+            h = o * torch.relu(c)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, in) -> (B, 2u): forward final state, then backward final state (Keras ``concat``)."""
+        h = self.recur(self.input_projection(x))
+        return torch.cat((h[0], h[1]), dim=-1)
+
+
+class MiTAR(nn.Module):
+    """The miTAR CNN + BiLSTM classifier. ``forward`` returns logits; :meth:`predict_proba` probabilities."""
+
+    def __init__(self, config: MiTARConfig | None = None):
+        super().__init__()
+        self.config = config = config or MiTARConfig()
+        self.embedding = nn.Embedding(config.vocab, config.embed_dim)
+        self.conv = nn.Conv1d(config.embed_dim, config.conv_filters, config.conv_width)
+        self.lstm = ReluBiLSTM(config.conv_filters, config.lstm_units)
+        self.dense = nn.Linear(2 * config.lstm_units, config.dense_units)
+        self.out = nn.Linear(config.dense_units, 1)
+        self.dropout = nn.Dropout(config.dropout)
+        self._keras_init()
+
+    def _keras_init(self) -> None:
+        with torch.no_grad():
+            nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+            for layer in (self.conv, self.dense, self.out):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def check_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.dim() != 2 or tokens.shape[1] != self.config.input_len:
+            raise ValueError(f"expected tokens of shape (batch, {self.config.input_len}), got {tuple(tokens.shape)}")
+        return tokens.long()
+
+    def _windows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Embedded inputs cut into conv windows: (B, L_conv, width * embed) (im2col)."""
+        x = self.embedding(self.check_tokens(tokens))
+        b = x.shape[0]
+        c = self.config
+        return x.unfold(1, c.conv_width, 1).transpose(2, 3).reshape(b, c.conv_len, c.conv_width * c.embed_dim)
+
+    def conv_weight_matrix(self) -> torch.Tensor:
+        """Conv kernel as a (width * embed, filters) matrix matching :meth:`_windows`."""
+        return self.conv.weight.permute(2, 1, 0).reshape(-1, self.config.conv_filters)
+
+    def conv_features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Conv output after relu, (B, L_conv, filters) — channels last, as Keras reports it."""
+        win = self._windows(tokens)
+        b, n, k = win.shape
+        out = torch.addmm(self.conv.bias, win.reshape(b * n, k), self.conv_weight_matrix())
+        return torch.relu(out).reshape(b, n, -1)
+
+    def pool(self, conv: torch.Tensor) -> torch.Tensor:
+        """MaxPool1D(2), valid: (B, L_conv, F) -> (B, L_conv // 2, F) (a trailing odd step is dropped)."""
+        b, n, f = conv.shape
+        p = self.config.pool
+        steps = n // p
+        return conv[:, : steps * p].reshape(b, steps, p, f).amax(dim=2)
+
+    def conv_pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """relu(conv) then max-pool, fused: relu commutes with max, so pool the raw conv and apply relu once."""
+        c = self.config
+        win = self._windows(tokens)
+        b = win.shape[0]
+        steps = c.steps
+        used = win[:, : steps * c.pool].reshape(b * steps * c.pool, -1)
+        out = torch.addmm(self.conv.bias, used, self.conv_weight_matrix()).reshape(b, steps, c.pool, -1)
+        return torch.relu(out.amax(dim=2))
+
+    def head(self, lstm_out: torch.Tensor) -> torch.Tensor:
+        """Dense layers on the BiLSTM output: logits (B,)."""
+        hidden = torch.relu(self.dense(self.dropout(lstm_out)))
+        return self.out(self.dropout(hidden)).squeeze(-1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.training and self.dropout.p > 0:
+            pooled = self.dropout(self.pool(self.dropout(self.conv_features(tokens))))
+        else:
+            pooled = self.conv_pool(tokens)
+        return self.head(self.lstm(pooled))
+
+    @torch.no_grad()
+    def predict_proba(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Probabilities (B,) in eval mode semantics (dropout off is the caller's job: use ``model.eval()``)."""
+        return torch.sigmoid(self.forward(tokens))
+
+    @torch.no_grad()
+    def layer_outputs(self, tokens: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        """Every layer's output (dropout is identity at inference):
+        ``embedding`` (B, L, 5), ``conv`` (B, L_conv, 320, after relu), ``pool`` (B, T, 320),
+        ``lstm_forward`` / ``lstm_backward`` (B, 32), ``bilstm`` (B, 64), ``dense`` (B, 16, after relu),
+        ``output`` (B,) probabilities."""
+        out: OrderedDict[str, torch.Tensor] = OrderedDict()
+        tokens = self.check_tokens(tokens)
+        out["embedding"] = self.embedding(tokens)
+        out["conv"] = self.conv_features(tokens)
+        out["pool"] = self.pool(out["conv"])
+        h = self.lstm.recur(self.lstm.input_projection(out["pool"]))
+        out["lstm_forward"], out["lstm_backward"] = h[0], h[1]
+        out["bilstm"] = torch.cat((h[0], h[1]), dim=-1)
+        out["dense"] = torch.relu(self.dense(out["bilstm"]))
+        out["output"] = torch.sigmoid(self.out(out["dense"]).squeeze(-1))
+        return out

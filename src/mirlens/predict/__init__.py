@@ -1,0 +1,1 @@
+"""Prediction: scoring pairs and scanning targets with a loaded model."""

@@ -1,0 +1,44 @@
+"""Shared fixtures. Data from ../shared is read at run time, never copied into the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_path() -> Path:
+    return Path(os.environ.get("MIRLENS_SHARED", REPO.parent / "shared"))
+
+
+def require(path: Path) -> Path:
+    """Return ``path``; if it is missing, fail under CI (CI=true) and skip elsewhere."""
+    if not path.exists():
+        msg = f"{path} is missing (tests read ../shared at run time)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return require(shared_path())
+
+
+@pytest.fixture(scope="session")
+def mitar_data_dir(shared_dir) -> Path:
+    return require(shared_dir / "data" / "mitar")
+
+
+@pytest.fixture(scope="session")
+def keras_dir(shared_dir) -> Path:
+    return require(shared_dir / "models" / "mitar_keras")
+
+
+@pytest.fixture(scope="session")
+def keras_refs(shared_dir) -> Path:
+    return require(shared_dir / "refs" / "keras")
