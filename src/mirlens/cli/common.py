@@ -1,0 +1,56 @@
+"""What every command shares: the console, turning mirlens errors into one-line messages, progress bars."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from mirlens.errors import MirlensError
+
+console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def reports_errors(func: Callable) -> Callable:
+    """Decorator for command functions: a :class:`MirlensError` (or a missing/unreadable file) becomes a one-line
+    error message and exit code 1, never a traceback. Ctrl-C exits with 130 after saying finished work is kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except MirlensError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            fail(f"{exc.filename}: {exc.strerror}")
+        except KeyboardInterrupt:
+            console.print("interrupted: finished chunks are kept; run the same command again to continue")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, *, enabled: bool | None = None):
+    """A rich progress bar (on stderr); yields ``advance(n)``. Disabled when stderr is not a terminal, unless
+    ``enabled`` says otherwise."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda n=1: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)

@@ -1,0 +1,61 @@
+"""``mirlens models``: import the original Keras weights, list and describe models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mirlens.cli.app import app
+from mirlens.cli.common import console, reports_errors
+from mirlens.errors import MirlensError
+from mirlens.model.keras_import import import_keras
+from mirlens.model.store import list_models, load_model, resolve_model, save_model, user_model_dir
+
+models_app = typer.Typer(help="Import, list and describe models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("import-keras")
+@reports_errors
+def import_keras_cmd(
+    h5: Annotated[Path, typer.Argument(help="An original miTAR Keras 2 .h5 model file.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory to write (default: the "
+                                                "user model directory / NAME).")] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the file name without extension).")]
+    = None,
+) -> None:
+    """Convert an original Keras .h5 model (read with h5py, no TensorFlow) to mirlens' safetensors format."""
+    model, card = import_keras(h5)
+    name = name or h5.stem
+    directory = output or user_model_dir() / name
+    save_model(model, directory, name=name, card=card)
+    console.print(f"imported {h5.name} (input length {model.config.input_len}) as {name!r} -> {directory}")
+
+
+@models_app.command("list")
+@reports_errors
+def list_cmd() -> None:
+    """Models available by name (user models shadow bundled ones)."""
+    found = list_models()
+    if not found:
+        raise MirlensError("no models found; import the original weights with `mirlens models import-keras` "
+                           "or train one with `mirlens train`")
+    table = Table("name", "origin", "input", "source", "path")
+    for m in found:
+        cfg = m.meta["config"]
+        table.add_row(m.name, m.origin, str(26 + int(cfg["target_slot"])),
+                      str(m.meta.get("card", {}).get("source", "")), str(m.path))
+    console.print(table)
+
+
+@models_app.command("info")
+@reports_errors
+def info_cmd(model: Annotated[str, typer.Argument(help="Model name or path.")] = "combined") -> None:
+    """Configuration and model card of one model, as JSON."""
+    path = resolve_model(model)
+    _, meta = load_model(path, with_meta=True)
+    typer.echo(json.dumps({"path": str(path), **meta}, indent=2))

@@ -1,0 +1,138 @@
+"""``mirlens score`` (given pairs) and ``mirlens predict`` (scan miRNAs against long targets)."""
+
+from __future__ import annotations
+
+import shutil
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mirlens.cli.app import app
+from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.data.examples import EXAMPLE_FILES, example_path
+from mirlens.data.fasta import read_fasta
+from mirlens.data.readers import read_pairs
+from mirlens.errors import InputError
+from mirlens.model.store import load_model
+from mirlens.predict.scan import (DEFAULT_STEP, ScanSettings, count_records, format_mitar, gene_summary, scan,
+                                  sites_of_targets)
+from mirlens.predict.score import DEFAULT_BATCH, score_pairs
+from mirlens.tables import write_table, write_text
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `mirlens models list`), model "
+                                       "directory, or original Keras .h5 file. Default: the bundled `combined`.")]
+
+
+class OutFormat(str, Enum):
+    auto = "auto"
+    tsv = "tsv"
+    csv = "csv"
+    parquet = "parquet"
+    mitar = "mitar"
+
+
+@app.command()
+@reports_errors
+def score(
+    pairs: Annotated[Path, typer.Argument(help="Pair file: miTAR data set file, or TSV/CSV/Parquet with columns "
+                                                "mirna_id, mirna, target_id, target[, label] (5'->3').")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.tsv, .csv or .parquet).")],
+    model: ModelOpt = "combined",
+    batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = DEFAULT_BATCH,
+) -> None:
+    """Score given (miRNA, target site) pairs: every input row, in input order, with a `probability` column."""
+    net, meta = load_model(model, with_meta=True)
+    table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
+    with progress_bar("scoring", len(table)) as advance:
+        prob = score_pairs(net, table, batch_size=batch_size, progress=advance)
+    out = table[["record", "mirna_id", "mirna", "target_id", "target"]].copy()
+    if table["label"].notna().any():
+        out["label"] = table["label"]
+    out["probability"] = prob
+    write_table(out, output)
+    console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
+
+
+@app.command()
+@reports_errors
+def predict(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Window table (.tsv/.csv/.parquet), or the "
+                                         "original tool's FASTA-like site file with --format mitar.")],
+    mirna: Annotated[Path | None, typer.Option("--mirna", help="miRNA FASTA (5'->3'), or a file with one bare "
+                                               "sequence.")] = None,
+    targets: Annotated[Path | None, typer.Option("--targets", help="Target / 3'UTR FASTA (5'->3'), any size.")]
+    = None,
+    example: Annotated[bool, typer.Option("--example", help="Use the example miRNAs and 3'UTRs shipped with "
+                                          "mirlens (see `mirlens examples`).")] = False,
+    model: ModelOpt = "combined",
+    step: Annotated[int, typer.Option(help="Nucleotides between window starts (original default 15).")] = DEFAULT_STEP,
+    threshold: Annotated[float, typer.Option(help="A window is a site when its probability is above this.")] = 0.5,
+    min_sites: Annotated[int, typer.Option(help="A target is called when it has at least this many sites "
+                                           "(the original `-ns k` equals `--min-sites k+1`).")] = 1,
+    out_format: Annotated[OutFormat, typer.Option("--format", help="Output format (auto: by extension).")]
+    = OutFormat.auto,
+    sites_only: Annotated[bool, typer.Option(help="Keep only windows above the threshold in the window table.")]
+    = False,
+    genes: Annotated[Path | None, typer.Option(help="Gene-level summary table (default: OUTPUT stem + "
+                                               "'.genes.tsv').")] = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4096,
+) -> None:
+    """Scan every miRNA against every target with sliding windows (window = the model's target length).
+
+    Writes one row per window (mirna_id, target_id, window, start, end on the target 1-based 5'->3', probability)
+    and a gene-level summary. Interrupted scans continue where they stopped when run again.
+    """
+    if example:
+        mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
+    if mirna is None or targets is None:
+        raise InputError("give --mirna and --targets (FASTA files), or --example")
+    if step < 1:
+        raise InputError(f"--step must be positive (got {step})")
+    if min_sites < 1:
+        raise InputError(f"--min-sites must be at least 1 (got {min_sites})")
+    net, meta = load_model(model, with_meta=True)
+    mirnas = read_fasta(mirna, allow_bare=True)
+    for rec in mirnas:
+        if len(rec.seq) > net.config.mirna_slot:
+            raise InputError(f"miRNA is {len(rec.seq)} nt; the model allows at most {net.config.mirna_slot}",
+                             source=mirna.name, record=rec.id)
+    settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size)
+    work = output.parent / f".{output.name}.parts"
+    n_targets = count_records(targets)
+    with progress_bar(f"scanning {len(mirnas)} miRNA(s)", len(mirnas) * n_targets) as advance:
+        windows = scan(net, mirnas, targets, work, settings, progress=advance,
+                       params={"model": meta["name"], "model_config": meta["config"], "targets": str(targets)})
+    summary = gene_summary(windows, threshold, min_sites)
+    genes_path = genes or output.with_name(output.stem + ".genes.tsv")
+    write_table(summary, genes_path)
+    if out_format == OutFormat.mitar:
+        sites = sites_of_targets(windows, summary, threshold)
+        write_text(format_mitar(sites, mirnas, targets, net.config.target_slot, one_mirna=len(mirnas) == 1),
+                   output)
+    else:
+        table = windows[windows["probability"] > threshold] if sites_only else windows
+        write_table(table, output, None if out_format == OutFormat.auto else out_format.value)
+    shutil.rmtree(work, ignore_errors=True)
+    n_called = int(summary["is_target"].sum()) if len(summary) else 0
+    console.print(f"{len(windows):,} windows, {int((windows['probability'] > threshold).sum()):,} sites, "
+                  f"{n_called:,} of {len(summary):,} (miRNA, target) pairs called targets "
+                  f"(model {meta['name']!r}) -> {output}, {genes_path}")
+
+
+@app.command()
+@reports_errors
+def examples(
+    directory: Annotated[Path | None, typer.Argument(help="Copy the example files here (default: just list them).")]
+    = None,
+) -> None:
+    """The example inputs shipped with mirlens: miRNAs, synthetic 3'UTRs with planted sites, and site pairs."""
+    for name in EXAMPLE_FILES:
+        src = example_path(name)
+        if directory is None:
+            typer.echo(str(src))
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, directory / name)
+            typer.echo(str(directory / name))

@@ -1,0 +1,119 @@
+"""Result tables on disk: one-shot writes by extension, and chunked stores for long, resumable jobs.
+
+* :func:`write_table` writes a DataFrame as TSV (default), CSV (``.csv``) or Parquet (``.parquet``/``.pq``),
+  atomically (a temporary file in the same directory, then a rename), so a crash never leaves half a file.
+* :class:`ChunkStore` keeps the results of a long job as numbered Parquet chunks in a directory, each written
+  atomically, plus a JSON manifest of the job's parameters. A restarted job asks which chunks are done and skips
+  them; a job started with different parameters on the same directory is refused instead of mixing results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from mirlens.errors import MirlensError
+
+TABLE_SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def table_format(path: str | Path, default: str = "tsv") -> str:
+    return TABLE_SUFFIXES.get(Path(path).suffix.lower(), default)
+
+
+def _atomic_target(path: Path) -> tuple[int, Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return fd, Path(tmp)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
+    """Write ``df`` to ``path`` atomically; the format follows the extension unless ``fmt`` is given."""
+    path = Path(path)
+    fmt = fmt or table_format(path)
+    fd, tmp = _atomic_target(path)
+    os.close(fd)
+    try:
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        elif fmt in ("tsv", "csv"):
+            df.to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.7g")
+        else:
+            raise MirlensError(f"unknown table format {fmt!r} (tsv, csv or parquet)")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically."""
+    path = Path(path)
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    fmt = table_format(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+
+
+class ChunkStore:
+    """A directory of atomically written Parquet chunks ``chunk-000000.parquet`` ... plus ``manifest.json``.
+
+    ``params`` identify the job (model, data, settings); reopening a directory with other params raises
+    :class:`MirlensError` unless ``overwrite=True`` (which deletes the old chunks).
+    """
+
+    MANIFEST = "manifest.json"
+
+    def __init__(self, directory: str | Path, params: dict, *, overwrite: bool = False):
+        self.directory = Path(directory)
+        self.params = json.loads(json.dumps(params, sort_keys=True, default=str))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        manifest = self.directory / self.MANIFEST
+        if manifest.exists():
+            old = json.loads(manifest.read_text())
+            if old.get("params") != self.params:
+                if not overwrite:
+                    raise MirlensError(
+                        f"{self.directory} holds results of a different job; use another output directory "
+                        "or --overwrite"
+                    )
+                self.clear()
+        if not manifest.exists():
+            write_text(json.dumps({"params": self.params}, indent=2, sort_keys=True) + "\n", manifest)
+
+    def chunk_path(self, index: int) -> Path:
+        return self.directory / f"chunk-{index:06d}.parquet"
+
+    def done(self) -> set[int]:
+        return {int(p.stem.split("-")[1]) for p in self.directory.glob("chunk-*.parquet")}
+
+    def write(self, index: int, df: pd.DataFrame) -> None:
+        write_table(df, self.chunk_path(index), "parquet")
+
+    def read(self, indices: Iterable[int] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        chosen = sorted(self.done() if indices is None else indices)
+        if not chosen:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(self.chunk_path(i), columns=columns) for i in chosen], ignore_index=True)
+
+    def clear(self) -> None:
+        for p in self.directory.glob("chunk-*.parquet"):
+            p.unlink()
+        (self.directory / self.MANIFEST).unlink(missing_ok=True)
