@@ -42,3 +42,14 @@ def keras_dir(shared_dir) -> Path:
 @pytest.fixture(scope="session")
 def keras_refs(shared_dir) -> Path:
     return require(shared_dir / "refs" / "keras")
+
+
+@pytest.fixture(scope="session")
+def mitar_tests_dir(mitar_data_dir) -> Path:
+    """The miTAR authors' example inputs (FASTA files, bare miRNA sequences)."""
+    return require(mitar_data_dir / "tests")
+
+
+@pytest.fixture(scope="session")
+def gene_level_dir(shared_dir) -> Path:
+    return require(shared_dir / "data" / "miraw_gene_level")

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from mirlens.cli.app import app
 from mirlens.cli.common import console, reports_errors
+from mirlens.data.datasets import fetch, resolve_data_dir
+from mirlens.data.registry import FILES
 from mirlens.errors import MirlensError
 from mirlens.model.keras_import import import_keras
 from mirlens.model.store import list_models, load_model, resolve_model, save_model, user_model_dir
@@ -59,3 +61,23 @@ def info_cmd(model: Annotated[str, typer.Argument(help="Model name or path.")] =
     path = resolve_model(model)
     _, meta = load_model(path, with_meta=True)
     typer.echo(json.dumps({"path": str(path), **meta}, indent=2))
+
+
+KERAS_NAMES = {"miTAR1": "keras-miTAR1", "miTAR2": "keras-miTAR2", "miTAR": "keras-miTAR"}
+"""Names the original models get when imported by ``fetch-keras`` (miTAR1 = DeepMirTar, miTAR2 = miRAW)."""
+
+
+@models_app.command("fetch-keras")
+@reports_errors
+def fetch_keras_cmd(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the .h5 files are kept "
+                                                  "(default: the data cache).")] = None,
+) -> None:
+    """Download the three original miTAR Keras models (checksum-verified) and import them as keras-miTAR1
+    (DeepMirTar), keras-miTAR2 (miRAW) and keras-miTAR (both)."""
+    for file in (f for f in FILES.values() if f.kind == "model"):
+        (path,) = fetch(file.name, data_dir or resolve_data_dir())
+        model, card = import_keras(path)
+        name = KERAS_NAMES[file.name.split("_", 1)[0]]
+        save_model(model, user_model_dir() / name, name=name, card=card)
+        console.print(f"{file.name} -> model {name!r}")
