@@ -1,0 +1,84 @@
+"""Layer-energy correlations: the vectorised Spearman against SciPy, and Table 1 on a toy model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from mirlens.explain.correlate import benjamini_hochberg, layer_energy_correlations, spearman_columns, table1
+from mirlens.model.architecture import MiTAR, MiTARConfig
+
+
+def test_spearman_matches_scipy_including_ties_and_constants():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 30))
+    x[:, 3] = rng.integers(0, 4, 200)  # many ties
+    x[:, 5] = 0.0  # constant: no correlation
+    x[:, 7] = np.maximum(x[:, 7], 0)  # relu-like, ties at 0
+    y = rng.normal(size=200).round(1)  # ties in y too
+    rho, p = spearman_columns(x, y)
+    for j in range(30):
+        if j == 5:
+            assert np.isnan(rho[j])
+            continue
+        ref = stats.spearmanr(x[:, j], y)
+        assert rho[j] == pytest.approx(ref.statistic, abs=1e-12)
+        assert p[j] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_bh_matches_scipy():
+    p = np.random.default_rng(1).uniform(size=50) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), stats.false_discovery_control(p))
+
+
+def _toy_model() -> MiTAR:
+    """A model whose conv filter 0 counts G and C (a stand-in for pairing strength); the rest is random."""
+    torch.manual_seed(0)
+    model = MiTAR(MiTARConfig(target_slot=40)).eval()
+    with torch.no_grad():
+        model.embedding.weight.copy_(torch.eye(5))  # one-hot tokens N A U C G
+        model.conv.weight[0] = 0.0
+        model.conv.weight[0, 3:5, :] = 1.0  # filter 0 = number of C/G in its 12-nt window
+        model.conv.bias[0] = 0.0
+    return model
+
+
+def test_table1_finds_the_unit_built_to_track_energy():
+    rng = np.random.default_rng(2)
+    tokens = rng.integers(1, 5, size=(300, 66)).astype(np.uint8)
+    gc = np.isin(tokens, (3, 4)).sum(axis=1)
+    energy = -1.5 * gc + rng.normal(scale=0.5, size=300)  # more G/C, lower (stronger) energy
+    units = layer_energy_correlations(_toy_model(), tokens, energy, layers=("conv", "pool", "bilstm", "dense"),
+                                      filters_per_block=64)
+    summary = table1(units).set_index(["layer", "level"])
+    assert summary.loc[("conv", "feature_map"), "MinUnit"] == "f0"
+    assert summary.loc[("conv", "feature_map"), "MinCor"] < -0.9
+    assert summary.loc[("pool", "feature_map"), "MinUnit"] == "f0"
+    # unit counts: conv 55 x 320 = 17,600 units, pool 27 x 320 = 8,640, minus constant (always-zero) units
+    conv = units[(units.layer == "conv") & (units.level == "unit")]
+    assert len(conv) == 55 * 320
+    assert summary.loc[("conv", "unit"), "UnitCount"] + summary.loc[("conv", "unit"), "ConstantUnits"] == 17600
+    assert summary.loc[("bilstm", "unit"), "UnitCount"] + summary.loc[("bilstm", "unit"), "ConstantUnits"] == 64
+    assert set(units[units.layer == "bilstm"]["level"]) == {"unit", "all", "direction"}
+    # unit names put filter and position together: a single conv unit of filter 0 correlates strongly too
+    f0 = conv[conv["unit"].str.startswith("f0:")]
+    assert f0["rho"].min() < -0.2
+    # adjusted p-values: Bonferroni over the tested units of that layer and level
+    tested = conv["rho"].notna().sum()
+    row = conv.loc[conv["rho"].idxmin()]
+    assert row["pval_bonferroni"] == pytest.approx(min(row["pval"] * tested, 1.0))
+
+
+def test_unit_values_equal_the_layer_outputs():
+    """The per-filter-block recomputation of conv/pool units gives the same correlations as the full layer."""
+    model = _toy_model()
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(0, 5, size=(64, 66)).astype(np.uint8)
+    energy = rng.normal(size=64)
+    units = layer_energy_correlations(model, tokens, energy, layers=("pool",), filters_per_block=7)
+    pool = model.layer_outputs(torch.from_numpy(tokens).long())["pool"].double().numpy()  # (B, T, F)
+    rho, _ = spearman_columns(pool[:, 4, :], energy)  # position 4 of every filter
+    got = units[(units.level == "unit") & units["unit"].str.endswith(":p4")].set_index("unit")["rho"]
+    np.testing.assert_allclose(got[[f"f{i}:p4" for i in range(320)]].to_numpy(), rho, equal_nan=True)
