@@ -207,6 +207,8 @@ def test_deepmirtar(mitar_data_dir):
     assert len(load_dataset("deepmirtar", "all", data_dir=mitar_data_dir)) == 7758 + 96
     assert test["mirna"].iloc[0] == "AUGACCUAUGAAUUGACAGAC"
     assert train.attrs["dataset"] == "deepmirtar" and train.attrs["part"] == "train"
+    pool = load_dataset("deepmirtar", "pool", data_dir=mitar_data_dir)  # the file as published (paper's pair set)
+    assert counts(pool) == (7758, 3908, 3850)
 
 
 def test_miraw(mitar_data_dir):
@@ -224,10 +226,12 @@ def test_miraw(mitar_data_dir):
     assert dropped == 202
     assert len(train) == 64653 - 2000 - dropped
     assert (train["source"] != "data_miRaw_noL_noMisMissing_indTest_seed1122.txt").all()
+    pool = load_dataset("miraw", "pool", data_dir=mitar_data_dir)
+    assert len(pool) == 64653 - 2000 and (pool["source"] != "data_miRaw_noL_noMisMissing_indTest_seed1122.txt").all()
 
 
 def test_combined(mitar_data_dir):
-    for part in ("train", "test", "all"):
+    for part in ("train", "test", "all", "pool"):
         combined = load_dataset("combined", part, data_dir=mitar_data_dir)
         parts = [load_dataset(n, part, data_dir=mitar_data_dir) for n in ("deepmirtar", "miraw")]
         assert counts(combined) == tuple(map(sum, zip(*(counts(p) for p in parts))))

@@ -42,15 +42,25 @@ def reports_errors(func: Callable) -> Callable:
 
 @contextmanager
 def progress_bar(description: str, total: int | None, *, enabled: bool | None = None):
-    """A rich progress bar (on stderr); yields ``advance(n)``. Disabled when stderr is not a terminal, unless
-    ``enabled`` says otherwise."""
+    """A rich progress bar (on stderr); yields ``advance(n)``; ``advance.set_total(total)`` changes the total once
+    it is known. Disabled when stderr is not a terminal, unless ``enabled`` says otherwise."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        yield lambda n=1: None
+
+        def nothing(n=1):
+            return None
+
+        nothing.set_total = lambda total: None
+        yield nothing
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+
+        def advance(n=1):
+            progress.advance(task, n)
+
+        advance.set_total = lambda new_total: progress.update(task, total=new_total)
+        yield advance

@@ -33,7 +33,7 @@ from mirlens.data.readers import read_pairs
 from mirlens.data.registry import DATA_FILES, FILES, remote_file
 from mirlens.errors import DataSetError
 
-PARTS = ("train", "test", "all")
+PARTS = ("train", "test", "all", "pool")
 DATA_DIR_ENV = "MIRLENS_DATA_DIR"
 
 DEEPMIRTAR_TRAIN = "data_DeepMirTar_removeMisMissing_remained_seed1122.txt"
@@ -139,7 +139,10 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     dedup: bool = False,
 ) -> pd.DataFrame:
-    """The pair table of one part (``"train"``, ``"test"`` or ``"all"``) of the data set ``name``.
+    """The pair table of one part of the data set ``name``: ``"train"`` (the training file(s) minus every pair
+    that repeats an independent-test pair), ``"test"`` (the independent test set), ``"all"`` (both), or ``"pool"``
+    (the training file(s) exactly as the authors distributed them, test repeats included -- the pair sets the
+    paper's analyses used, e.g. the 3,908 DeepMirTar positives; never train on it and test on ``"test"``).
 
     ``dedup=True`` keeps each (miRNA, target) pair once (see :func:`mirlens.data.duplicates.deduplicate`).
     ``attrs`` of the result: ``dataset``, ``part``, ``n_ambiguous``, and for tables that had rows removed because
@@ -241,6 +244,8 @@ def _deepmirtar(stamps: dict, part: str) -> pd.DataFrame:
     train = _table(stamps, DEEPMIRTAR_TRAIN)
     if part == "all":
         return concat_pairs([train, test])
+    if part == "pool":
+        return train
     return _without_test_pairs(train, test, n_ambiguous=train.attrs.get("n_ambiguous", 0))
 
 
@@ -262,4 +267,6 @@ def _miraw(stamps: dict, part: str) -> pd.DataFrame:
     every = concat_pairs([t[t["target_id"].str.startswith(MIRAW_TARGET_PREFIX)] for t in tables])
     if part == "all":
         return every
+    if part == "pool":
+        return every[every["source"] != MIRAW_TEST].reset_index(drop=True)
     return _without_test_pairs(every[every["source"] != MIRAW_TEST], test, n_ambiguous=every.attrs["n_ambiguous"])

@@ -1,0 +1,1 @@
+"""Report layer: figures drawn from the tables that the analysis modules compute."""

@@ -1,0 +1,156 @@
+"""Matplotlib figures in the paper's layout, drawn from the tidy tables of :mod:`mirlens.explain`.
+
+* :func:`plot_region_effects` -- Fig. 1 / Supp. Fig. 1 / Fig. 6: bars of the mean probability (with SE) of the raw
+  pairs and of each mutated region set.
+* :func:`plot_scan` -- Fig. 2 / 4 / Supp. Fig. 3: one panel per window size, mean probability with SE at every stop
+  position, L0 (raw), L1..Ln, then LT1..LTm.
+* :func:`plot_impact` -- Fig. 3 / 5: the single-nucleotide impact (drop in probability) per position.
+* :func:`plot_joint` -- Fig. 6 as grouped bars: reduction of each single region and each pair (with the bootstrap CI)
+  next to the sum of the singles.
+
+Each function writes ``<base>.png`` and ``<base>.svg`` and returns the paths. :func:`plot_table` recognises a table
+by its columns (as written by ``mirlens explain ...``) and draws the right figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mirlens.errors import InputError  # noqa: E402
+
+FORMATS = ("png", "svg")
+L_COLOR, LT_COLOR, RAW_COLOR = "#3b6fb6", "#c0504d", "#7f7f7f"
+
+
+def save_figure(fig, base: str | Path, formats=FORMATS) -> list[Path]:
+    """Write ``fig`` as ``base.png`` and ``base.svg`` (atomic per file); closes the figure."""
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = base.with_name(base.name + "." + fmt)
+        tmp = path.with_name("." + path.name + ".tmp")
+        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+        tmp.replace(path)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def _axis_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted L0, L1.., then LT1.. (the paper's x axis)."""
+    key = np.where(df["side"] == "target", 1000, 0) + df["position"]
+    return df.assign(_key=key).sort_values("_key").drop(columns="_key")
+
+
+def plot_region_effects(table: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    labels = ["Ori"] + list(table["region_set"])
+    means = [table["raw_mean"].iloc[0]] + list(table["mutated_mean"])
+    errs = [table["raw_se"].iloc[0]] + list(table["mutated_se"])
+    fig, ax = plt.subplots(figsize=(1.2 + 0.8 * len(labels), 3.6))
+    colors = [RAW_COLOR] + ["#4f81bd"] * len(table)
+    ax.bar(range(len(labels)), means, yerr=errs, color=colors, capsize=3)
+    sig = table["significant"] if "significant" in table else [False] * len(table)
+    for i, (m, e, s) in enumerate(zip(means[1:], errs[1:], sig), start=1):
+        ax.text(i, m + (0 if np.isnan(e) else e) + 0.01, "*" if s else "", ha="center")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("mean prediction probability (± SE)")
+    to = table["to"].iloc[0] if "to" in table else "N"
+    ax.set_title(title or f"regions mutated to {to}, n = {int(table['n'].iloc[0])}")
+    return save_figure(fig, base)
+
+
+def plot_scan(summary: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    ks = sorted(int(k) for k in summary["k"].unique())
+    fig, axes = plt.subplots(len(ks), 1, figsize=(14, 2.2 * len(ks)), sharex=True, squeeze=False)
+    for ax, k in zip(axes[:, 0], ks):
+        sub = _axis_order(summary[summary["k"] == k])
+        x = np.arange(len(sub))
+        colors = np.where(sub["position"] == 0, RAW_COLOR, np.where(sub["side"] == "target", LT_COLOR, L_COLOR))
+        ax.errorbar(x, sub["mean_prob"], yerr=sub["se_prob"], fmt="none", ecolor="#999999", lw=0.8)
+        ax.scatter(x, sub["mean_prob"], c=colors, s=10, zorder=3)
+        ax.plot(x, sub["mean_prob"], color="#444444", lw=0.6)
+        ax.set_ylabel(f"{k}-nt")
+        ax.set_xticks(x, sub["label"], rotation=90, fontsize=6)
+    axes[0, 0].set_title(title or "mean probability after mutating a k-nt window (recorded at its stop position)")
+    fig.supylabel("mean prediction probability (± SE)")
+    return save_figure(fig, base)
+
+
+def plot_impact(impact: pd.DataFrame, base: str | Path, *, title: str | None = None,
+                features: pd.DataFrame | None = None) -> list[Path]:
+    sub = _axis_order(impact)
+    x = np.arange(len(sub))
+    fig, ax = plt.subplots(figsize=(14, 3.4))
+    colors = np.where(sub["side"] == "target", LT_COLOR, L_COLOR)
+    ax.bar(x, sub["importance"].fillna(0), color=colors)
+    if features is not None:
+        for f in features.itertuples():
+            in_f = (sub["side"] == f.side) & (sub["position"] >= f.start) & (sub["position"] <= f.stop)
+            xs = x[in_f.to_numpy()]
+            if len(xs):
+                ax.axvspan(xs.min() - 0.5, xs.max() + 0.5, color="#f2d16b", alpha=0.35, zorder=0)
+                ax.text(xs.mean(), ax.get_ylim()[1] * 0.95, f.feature, ha="center", va="top", fontsize=8)
+    ax.set_xticks(x, sub["label"], rotation=90, fontsize=6)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel("mean drop in probability")
+    ax.set_title(title or "single-nucleotide impact (accumulated over window sizes)")
+    return save_figure(fig, base)
+
+
+def plot_joint(table: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(1.5 + 1.0 * len(table), 3.8))
+    red = table["reduction"].to_numpy()
+    err = np.vstack([red - table["reduction_lo"].to_numpy(), table["reduction_hi"].to_numpy() - red])
+    joint = (table["kind"] == "joint").to_numpy()
+    ax.bar(x - 0.2, red, width=0.4, yerr=err, capsize=3, color=np.where(joint, "#c0504d", "#4f81bd"),
+           label="measured (bootstrap CI)")
+    sums = table["sum_of_singles"].to_numpy()
+    ax.bar(x[joint] + 0.2, sums[joint], width=0.4, color="#bfbfbf", label="sum of the single effects")
+    ax.set_xticks(x, table["region_set"], rotation=45, ha="right")
+    ax.set_ylabel("reduction in mean probability")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title or f"independent and joint effects, n = {int(table['n'].iloc[0])}")
+    return save_figure(fig, base)
+
+
+def table_kind(table: pd.DataFrame) -> str:
+    """``regions``, ``joint``, ``scan``, ``impact`` or ``features`` from the columns of a table."""
+    cols = set(table.columns)
+    if {"interaction", "sum_of_singles", "reduction"} <= cols:
+        return "joint"
+    if {"region_set", "mutated_mean", "raw_mean"} <= cols:
+        return "regions"
+    if {"k", "position", "mean_prob", "se_prob"} <= cols:
+        return "scan"
+    if {"position", "importance", "impact"} <= cols:
+        return "impact"
+    if {"feature", "summit"} <= cols:
+        return "features"
+    raise InputError("cannot tell which analysis this table comes from (expected a table written by "
+                     "`mirlens explain regions|joint|scan|impact`)")
+
+
+def plot_table(table: pd.DataFrame, out_dir: str | Path, *, name: str | None = None) -> list[Path]:
+    """Draw the figure for any analysis table into ``out_dir``; returns the written files."""
+    kind = table_kind(table)
+    base = Path(out_dir) / (name or kind)
+    if kind == "regions":
+        return plot_region_effects(table, base)
+    if kind == "joint":
+        return plot_joint(table, base)
+    if kind == "scan":
+        return plot_scan(table, base)
+    if kind == "impact":
+        return plot_impact(table, base)
+    raise InputError("a feature table has no figure of its own; plot the impact table with --features")
