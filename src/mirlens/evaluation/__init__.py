@@ -1,0 +1,18 @@
+"""Evaluating classifiers: metrics with confidence intervals, and ROC/PR curves as tables."""
+
+from mirlens.evaluation.curves import curve_tables, pr_points, roc_points
+from mirlens.evaluation.metrics import (
+    METRICS,
+    auprc,
+    auroc,
+    binary_metrics,
+    brier,
+    confusion_matrix,
+    mean_ci,
+    summarize,
+)
+
+__all__ = [
+    "METRICS", "auprc", "auroc", "binary_metrics", "brier", "confusion_matrix", "curve_tables", "mean_ci",
+    "pr_points", "roc_points", "summarize",
+]

@@ -1,0 +1,457 @@
+"""Training miTAR models: the original protocol, resumable, deterministic.
+
+Protocol (defaults = the original miTAR scripts): two-stage random split (20% held-out test, then 20% of the rest
+for validation; :mod:`mirlens.training.splits`), Adam on binary cross-entropy, early stopping on validation
+accuracy (an epoch improves when it beats the best so far by more than ``min_delta`` = 0.001; training stops after
+``patience`` epochs without improvement or at ``max_epochs``), keeping the weights of the epoch with the highest
+validation accuracy (first such epoch) - Keras' ``EarlyStopping`` + ``ModelCheckpoint(save_best_only)``.
+
+Learning rate: **0.001**. The original scripts built ``Adam(lr)`` but compiled with the string ``'adam'``, so every
+original model (file names say lr 0.005 / 0.1) really trained with Keras' default 0.001, as the training config
+stored in the .h5 files confirms. We use what they used. Adam's epsilon is Keras' 1e-7.
+
+Determinism: the model is initialised under ``torch.manual_seed(seed)`` (in a forked RNG, the caller's RNG is
+untouched); in epoch ``e`` the batch order and every dropout mask come from ``numpy.random.default_rng([seed, e])``;
+all CPU kernels used are deterministic for a fixed thread count, and ``torch.use_deterministic_algorithms`` is on
+during training (it costs nothing here: no op on this path has a nondeterministic CPU implementation). So the same
+data, seed, settings and thread count give bit-identical weights, and a run resumed from its checkpoint equals the
+uninterrupted run, because each epoch's randomness does not depend on what ran before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+import mirlens
+from mirlens.data.encoding import encode_pairs
+from mirlens.errors import MirlensError
+from mirlens.model.architecture import MiTAR, MiTARConfig
+from mirlens.model.store import save_model
+from mirlens.predict.score import pair_names, score_tokens
+from mirlens.tables import write_table
+from mirlens.training.checkpoint import Checkpoint
+from mirlens.training.data import TESTS_OF, default_target_slot, independent_test_sets, load_pool
+from mirlens.training.kernels import DropoutMasks, training_logits
+from mirlens.training.splits import PARTS, Split, make_split
+
+DEFAULT_SEED = 1122
+ORIGINAL_BEST = {"deepmirtar": (30, 0.2), "miraw": (200, 0.4), "combined": (100, 0.2)}
+"""(batch size, dropout) of the original best models: miTAR1, miTAR2, miTAR (file names of the .h5 files)."""
+FALLBACK_BEST = (100, 0.2)
+EVAL_BATCH = 4096
+
+Callback = Callable[[str, dict], None]
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings. ``threads`` is how many CPU threads torch uses (``None``: every usable core)."""
+
+    batch_size: int = FALLBACK_BEST[0]
+    lr: float = 0.001
+    dropout: float = FALLBACK_BEST[1]
+    max_epochs: int = 1000
+    patience: int = 100
+    min_delta: float = 0.001
+    seed: int = DEFAULT_SEED
+    adam_eps: float = 1e-7
+    threads: int | None = None
+
+    def validate(self) -> TrainSettings:
+        problems = []
+        if self.batch_size < 1:
+            problems.append(f"batch size must be >= 1 (got {self.batch_size})")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"learning rate must be > 0 (got {self.lr})")
+        if not 0 <= self.dropout < 1:
+            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
+        if self.max_epochs < 1:
+            problems.append(f"max epochs must be >= 1 (got {self.max_epochs})")
+        if self.patience < 1:
+            problems.append(f"patience must be >= 1 (got {self.patience})")
+        if self.min_delta < 0:
+            problems.append(f"min delta must be >= 0 (got {self.min_delta})")
+        if self.threads is not None and self.threads < 1:
+            problems.append(f"threads must be >= 1 (got {self.threads})")
+        if problems:
+            raise MirlensError("; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def fingerprint_dict(self) -> dict:
+        """What determines the weights (the stopping rule can change on resume: it only decides when to stop)."""
+        d = self.to_dict()
+        for k in ("threads", "max_epochs", "patience", "min_delta"):
+            d.pop(k)
+        return d
+
+
+def default_settings(data: str, **overrides) -> TrainSettings:
+    """Original-protocol settings for ``data`` (its original best batch size and dropout), then ``overrides``
+    (``None`` values are ignored)."""
+    batch, dropout = ORIGINAL_BEST.get(str(data), FALLBACK_BEST)
+    base = TrainSettings(batch_size=batch, dropout=dropout)
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def init_model(config: MiTARConfig, seed: int) -> MiTAR:
+    """A freshly initialised model (Keras-style init), seeded, without touching the caller's torch RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MiTAR(config)
+
+
+@contextmanager
+def training_context(threads: int | None):
+    """Thread count and deterministic algorithms for the duration of a training run (restored afterwards)."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads or usable_cores())
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _weights_digest(model: MiTAR) -> str:
+    return _digest(*(v.detach().cpu().numpy() for v in model.state_dict().values()))
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`. ``model`` holds the best epoch's weights (eval mode)."""
+
+    model: MiTAR
+    history: pd.DataFrame
+    best_epoch: int
+    best_val_accuracy: float
+    epochs: int
+    stop_reason: str
+    seconds: float
+    resumed_from: int = 0
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return float(self.history["seconds"].mean()) if len(self.history) else math.nan
+
+
+@torch.inference_mode()
+def evaluate_logits(model: MiTAR, tokens: np.ndarray) -> np.ndarray:
+    """Logits of ``tokens`` in eval mode (batched)."""
+    was_training = model.training
+    model.eval()
+    out = np.empty(len(tokens), dtype=np.float32)
+    for start in range(0, len(tokens), EVAL_BATCH):
+        batch = torch.from_numpy(np.ascontiguousarray(tokens[start : start + EVAL_BATCH], dtype=np.int64))
+        out[start : start + EVAL_BATCH] = model(batch).numpy()
+    model.train(was_training)
+    return out
+
+
+def _loss_acc(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    lg = torch.from_numpy(logits)
+    y = torch.from_numpy(labels.astype(np.float32))
+    loss = float(F.binary_cross_entropy_with_logits(lg, y))
+    return loss, float(((logits > 0) == (labels > 0)).mean())
+
+
+def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+        settings: TrainSettings, *, workdir: str | Path | None = None, callback: Callback | None = None,
+        overwrite: bool = False) -> FitResult:
+    """Train ``model`` (in place) on ``train`` = (tokens uint8 (n, L), labels 0/1), early-stopping on ``val``.
+
+    With ``workdir``, a checkpoint is written to ``workdir/checkpoint`` after every epoch and an existing
+    checkpoint of the same run (same initial weights, data and settings) is resumed; a checkpoint of another run
+    raises :class:`MirlensError` unless ``overwrite``. ``callback(event, info)`` receives ``"start"``,
+    ``"batch"`` (``done``/``total`` pairs of the epoch, running ``loss``) and ``"epoch"`` (the history row).
+    """
+    settings = settings.validate()
+    x_train, y_train = np.asarray(train[0], dtype=np.uint8), np.asarray(train[1], dtype=np.float32)
+    x_val, y_val = np.asarray(val[0], dtype=np.uint8), np.asarray(val[1], dtype=np.float32)
+    if len(x_train) == 0 or len(x_val) == 0:
+        raise MirlensError("training and validation sets must not be empty")
+    for x in (x_train, x_val):
+        if x.ndim != 2 or x.shape[1] != model.config.input_len:
+            raise MirlensError(f"token matrices must have {model.config.input_len} columns, got {x.shape}")
+    if model.config.dropout != settings.dropout:
+        model.config = replace(model.config, dropout=settings.dropout)
+        model.dropout.p = settings.dropout
+    fingerprint = hashlib.sha256(json.dumps({
+        "settings": settings.fingerprint_dict(), "config": model.config.to_dict(),
+        "init": _weights_digest(model), "data": _digest(x_train, y_train, x_val, y_val),
+    }, sort_keys=True).encode()).hexdigest()
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, eps=settings.adam_eps)
+    ckpt = Checkpoint(Path(workdir) / "checkpoint") if workdir is not None else None
+    history: list[dict] = []
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    best = {"epoch": 0, "val_accuracy": -math.inf}
+    stopping = {"best": -math.inf, "wait": 0}
+    finished, stop_reason, elapsed, start_epoch = False, "", 0.0, 0
+    if ckpt is not None and ckpt.exists():
+        old = ckpt.read_state()
+        if old.get("fingerprint") != fingerprint:
+            if not overwrite:
+                raise MirlensError(f"{workdir} holds a training run with other data or settings; use another "
+                                   "output directory or --overwrite")
+            ckpt.clear()
+        else:
+            state, best_model = ckpt.load(model, optimizer)
+            history = state["history"]
+            best = state["best"]
+            stopping = state["early_stopping"]
+            elapsed = float(state["seconds"])
+            start_epoch = int(state["epoch"])
+            if best_model is not None:
+                best_state = best_model.state_dict()
+            finished, stop_reason = bool(state.get("finished")), state.get("stop_reason", "")
+            # the stopping rule may have changed since (e.g. a larger --max-epochs): re-decide
+            finished, stop_reason = _should_stop(start_epoch, stopping, settings)
+    resumed_from = start_epoch
+
+    n = len(x_train)
+    tokens_t = torch.from_numpy(x_train)
+    labels_t = torch.from_numpy(y_train)
+    if callback:
+        callback("start", {"epoch": start_epoch, "max_epochs": settings.max_epochs, "n_train": n,
+                           "n_val": len(x_val), "resumed": start_epoch > 0, "finished": finished})
+    with training_context(settings.threads):
+        epoch = start_epoch
+        while not finished:
+            epoch += 1
+            t0 = time.perf_counter()
+            rng = np.random.default_rng([settings.seed, epoch])
+            order = torch.from_numpy(rng.permutation(n))
+            masks = DropoutMasks(rng, settings.dropout)
+            model.train()
+            loss_sum, correct = 0.0, 0
+            for start in range(0, n, settings.batch_size):
+                idx = order[start : start + settings.batch_size]
+                xb, yb = tokens_t[idx], labels_t[idx]
+                optimizer.zero_grad(set_to_none=True)
+                logits = training_logits(model, xb, masks)
+                loss = F.binary_cross_entropy_with_logits(logits, yb)
+                loss.backward()
+                optimizer.step()
+                loss_sum += float(loss.detach()) * len(idx)
+                correct += int(((logits.detach() > 0) == (yb > 0)).sum())
+                if callback:
+                    done = min(start + settings.batch_size, n)
+                    callback("batch", {"epoch": epoch, "done": done, "total": n, "loss": loss_sum / done})
+            val_loss, val_acc = _loss_acc(evaluate_logits(model, x_val), y_val)
+            seconds = time.perf_counter() - t0
+            elapsed += seconds
+            row = {"epoch": epoch, "loss": loss_sum / n, "accuracy": correct / n, "val_loss": val_loss,
+                   "val_accuracy": val_acc, "seconds": seconds}
+            improved_best = val_acc > best["val_accuracy"]  # ModelCheckpoint(save_best_only): strict, no delta
+            if improved_best:
+                best = {"epoch": epoch, "val_accuracy": val_acc}
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if val_acc - settings.min_delta > stopping["best"]:  # EarlyStopping(min_delta)
+                stopping = {"best": val_acc, "wait": 0}
+            else:
+                stopping = {"best": stopping["best"], "wait": stopping["wait"] + 1}
+            row["best"] = improved_best
+            history.append(row)
+            finished, stop_reason = _should_stop(epoch, stopping, settings)
+            if ckpt is not None:
+                best_model = None
+                if improved_best:
+                    best_model = MiTAR(model.config)
+                    best_model.load_state_dict(best_state)
+                ckpt.save(model=model, optimizer=optimizer, best_model=best_model, state={
+                    "fingerprint": fingerprint, "epoch": epoch, "history": history, "best": best,
+                    "early_stopping": stopping, "finished": finished, "stop_reason": stop_reason,
+                    "seconds": elapsed, "settings": settings.to_dict(),
+                    "rng": {"seed": settings.seed, "init": "torch.manual_seed(seed) before building the model",
+                            "per_epoch": "numpy.random.default_rng([seed, epoch]): batch order, then dropout masks"},
+                })
+            if callback:
+                callback("epoch", {**row, "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
+                                   "wait": stopping["wait"], "finished": finished, "stop_reason": stop_reason})
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model=model, history=pd.DataFrame(history, columns=[
+        "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "best"]),
+        best_epoch=int(best["epoch"]), best_val_accuracy=float(best["val_accuracy"]),
+        epochs=len(history), stop_reason=stop_reason, seconds=elapsed, resumed_from=resumed_from)
+
+
+def _should_stop(epoch: int, stopping: dict, settings: TrainSettings) -> tuple[bool, str]:
+    if stopping["wait"] >= settings.patience:
+        return True, "patience"
+    if epoch >= settings.max_epochs:
+        return True, "max_epochs"
+    return False, ""
+
+
+# ------------------------------------------------------------------------------------------------- whole runs
+
+
+@dataclass
+class TrainReport:
+    """A finished training run: the model (best epoch), its card, metrics per part, history, output directory."""
+
+    model: MiTAR
+    card: dict
+    metrics: pd.DataFrame
+    history: pd.DataFrame
+    out_dir: Path
+    split: Split | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _metrics_rows(model: MiTAR, parts: dict[str, pd.DataFrame], threshold: float = 0.5) -> pd.DataFrame:
+    from mirlens.evaluation.metrics import binary_metrics
+
+    rows = []
+    for part, pairs in parts.items():
+        if not len(pairs):
+            continue
+        tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), model.config.target_slot,
+                              names=pair_names(pairs))
+        probs = score_tokens(model, tokens)
+        rows.append({"part": part, **binary_metrics(pairs["label"].to_numpy(dtype=np.int64), probs, threshold)})
+    return pd.DataFrame(rows)
+
+
+def _round(d: dict, digits: int = 6) -> dict:
+    return {k: (round(v, digits) if isinstance(v, float) and math.isfinite(v) else v) for k, v in d.items()}
+
+
+def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, split: str = "random",
+          dedup: bool = False, test_frac: float = 0.2, val_frac: float = 0.2, target_slot: int | None = None,
+          name: str | None = None, data_dir=None, callback: Callback | None = None,
+          overwrite: bool = False) -> TrainReport:
+    """Train one model on ``data`` (named data set, pair file or pair table) into ``out_dir``.
+
+    Writes ``out_dir/model.safetensors`` + ``model.json`` (the best epoch; its card records data, split, seed,
+    settings, epochs, metrics and training time), ``history.tsv``, ``metrics.tsv`` (validation, held-out test and
+    for named data the independent test sets), ``split.parquet`` (which pool row went where) and the checkpoint.
+    Rerunning the same command resumes an interrupted run or just reports a finished one.
+    """
+    out_dir = Path(out_dir)
+    key = data if isinstance(data, str) else None
+    settings = (settings or default_settings(key or "")).validate()
+    pool = load_pool(data, dedup=dedup, data_dir=data_dir)
+    slot = target_slot or default_target_slot(pool)
+    parts_split = make_split(pool.pairs, split, test_frac=test_frac, val_frac=val_frac, seed=settings.seed)
+    pairs = pool.pairs
+    tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), slot, names=pair_names(pairs))
+    labels = pairs["label"].to_numpy(dtype=np.float32)
+
+    model = init_model(MiTARConfig(target_slot=slot, dropout=settings.dropout), settings.seed)
+    result = fit(model, (tokens[parts_split.train], labels[parts_split.train]),
+                 (tokens[parts_split.val], labels[parts_split.val]), settings, workdir=out_dir,
+                 callback=callback, overwrite=overwrite)
+    model = result.model
+
+    eval_parts = {"validation": pairs.iloc[parts_split.val], "test": pairs.iloc[parts_split.test]}
+    if pool.named:
+        for t, table in independent_test_sets(data_dir, TESTS_OF[pool.data]).items():
+            eval_parts[f"independent:{t}"] = table
+    metrics = _metrics_rows(model, eval_parts)
+
+    split_info = {"method": split, "test_frac": test_frac, "val_frac": val_frac, "seed": settings.seed,
+                  "sizes": parts_split.sizes(), "rng": "numpy RandomState(seed).permutation (as scikit-learn's "
+                  "train_test_split(random_state=seed), twice)"}
+    card = {
+        "description": f"miTAR model trained by mirlens on {pool.data}",
+        "data": pool.data,
+        "data_notes": pool.notes,
+        "dedup": dedup,
+        "split": split_info,
+        "seed": settings.seed,
+        "settings": settings.to_dict(),
+        "optimizer": "Adam (eps 1e-7), binary cross-entropy on logits",
+        "early_stopping": {"monitor": "val_accuracy", "min_delta": settings.min_delta,
+                           "patience": settings.patience, "max_epochs": settings.max_epochs},
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "stop_reason": result.stop_reason,
+        "metrics": {r["part"]: _round({k: v for k, v in r.items() if k != "part"}) for r in
+                    metrics.to_dict("records")},
+        "training_seconds": round(result.seconds, 1),
+        "seconds_per_epoch": round(result.seconds_per_epoch, 2),
+        "threads": settings.threads or usable_cores(),
+        "software": {"mirlens": getattr(mirlens, "__version__", "unknown"), "torch": torch.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+    }
+    save_model(model, out_dir, name=name or out_dir.name, card=card)
+    write_table(result.history, out_dir / "history.tsv")
+    write_table(metrics, out_dir / "metrics.tsv")
+    split_table = pd.DataFrame({"source": pairs["source"], "record": pairs["record"],
+                                "mirna_id": pairs["mirna_id"], "target_id": pairs["target_id"],
+                                "part": parts_split.labels(len(pairs))})
+    write_table(split_table, out_dir / "split.parquet")
+    return TrainReport(model, card, metrics, result.history, out_dir, parts_split,
+                       {"fit": result, "pool": pool})
+
+
+def train_repeats(data, out_dir: str | Path, repeats: int, *, settings: TrainSettings | None = None,
+                  level: float = 0.95, callback: Callback | None = None, **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The repeated-random-split protocol: ``repeats`` runs with seeds ``seed, seed+1, ...`` (each its own split,
+    initialisation and training) in ``out_dir/repeat-NN``; writes ``repeats.tsv`` (metrics per repeat and part)
+    and ``summary.tsv`` (mean, sd and ``level`` CI per part and metric). Finished repeats are not re-run."""
+    from mirlens.evaluation.metrics import summarize
+
+    if repeats < 1:
+        raise MirlensError(f"repeats must be >= 1 (got {repeats})")
+    out_dir = Path(out_dir)
+    key = data if isinstance(data, str) else ""
+    settings = (settings or default_settings(key)).validate()
+    rows = []
+    for r in range(1, repeats + 1):
+        s = replace(settings, seed=settings.seed + r - 1)
+        if callback:
+            callback("repeat", {"repeat": r, "repeats": repeats, "seed": s.seed})
+        report = train(data, out_dir / f"repeat-{r:02d}", settings=s, callback=callback, **kwargs)
+        m = report.metrics.copy()
+        m.insert(0, "seed", s.seed)
+        m.insert(0, "repeat", r)
+        m["best_epoch"] = report.card["best_epoch"]
+        rows.append(m)
+    per_repeat = pd.concat(rows, ignore_index=True)
+    summary = summarize(per_repeat, level=level, by=["part"])
+    write_table(per_repeat, out_dir / "repeats.tsv")
+    write_table(summary, out_dir / "summary.tsv")
+    return per_repeat, summary
+
+
+__all__ = ["PARTS", "FitResult", "TrainReport", "TrainSettings", "default_settings", "fit", "init_model", "train",
+           "train_repeats", "usable_cores"]
