@@ -25,7 +25,7 @@ from mirlens.explain import (
     run_scan,
     with_joint,
 )
-from mirlens.explain.engine import DEFAULT_BATCH, ENGINES
+from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, ENGINES
 from mirlens.explain.regions import parse_region_sets
 from mirlens.explain.scan import DEFAULT_CHUNK_PAIRS, parse_ks, parse_sides
 from mirlens.model.store import load_model
@@ -54,7 +54,8 @@ SampleOpt = Annotated[int | None, typer.Option("--sample", help="Use N pairs dra
                                                "(numpy default_rng(--sample-seed).choice, no replacement).")]
 SampleSeedOpt = Annotated[int, typer.Option("--sample-seed", help="Seed of --sample.")]
 ToOpt = Annotated[str, typer.Option("--to", help="Mutate to this letter: N (default, as the paper) or A/U/C/G.")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="Mutagenesis engine (full = whole model per mutant).")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="Mutagenesis engine: incremental (reuses the unmutated "
+                                        "pass; same numbers) or full (whole model per mutant).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Mutants per forward pass.")]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Also draw the figure (PNG + SVG) into this "
                                               "directory.")]
@@ -127,7 +128,7 @@ def regions_cmd(
     region: RegionOpt = None,
     joint: Annotated[bool, typer.Option("--joint", help="Also mutate every pair of the given regions together.")]
     = False,
-    to: ToOpt = "N", engine: EngineOpt = "full", batch_size: BatchOpt = DEFAULT_BATCH,
+    to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE, batch_size: BatchOpt = DEFAULT_BATCH,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Result table (.tsv/.csv/.parquet; default "
                                              "stdout).")] = None,
     per_pair: Annotated[Path | None, typer.Option("--per-pair", help="Also write raw and mutated probability of "
@@ -180,7 +181,7 @@ def scan_cmd(
                                       "Parquet, resumable) and summary.tsv.")],
     preset: PresetOpt = None, model: ModelOpt = None, data: DataOpt = None, part: PartOpt = None,
     subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
-    k: KOpt = None, side: SideOpt = "both", to: ToOpt = "N", engine: EngineOpt = "full",
+    k: KOpt = None, side: SideOpt = "both", to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE,
     batch_size: BatchOpt = DEFAULT_BATCH, chunk_pairs: ChunkOpt = DEFAULT_CHUNK_PAIRS,
     overwrite: OverwriteOpt = False, plot: PlotOpt = None,
 ) -> None:
@@ -214,7 +215,7 @@ def impact_cmd(
     scan_dir: Annotated[Path | None, typer.Option("--scan-dir", help="Where to keep the scan run here.")] = None,
     preset: PresetOpt = None, model: ModelOpt = None, data: DataOpt = None, part: PartOpt = None,
     subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
-    k: KOpt = None, to: ToOpt = "N", engine: EngineOpt = "full", batch_size: BatchOpt = DEFAULT_BATCH,
+    k: KOpt = None, to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE, batch_size: BatchOpt = DEFAULT_BATCH,
     chunk_pairs: ChunkOpt = DEFAULT_CHUNK_PAIRS, overwrite: OverwriteOpt = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Impact table (default stdout).")] = None,
     contexts: Annotated[Path | None, typer.Option("--contexts", help="Also write left/right/combined context "
@@ -249,7 +250,7 @@ def features_cmd(
     scan_dir: Annotated[Path | None, typer.Option("--scan-dir", help="Where to keep a scan run here.")] = None,
     preset: PresetOpt = None, model: ModelOpt = None, data: DataOpt = None, part: PartOpt = None,
     subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
-    k: KOpt = None, to: ToOpt = "N", engine: EngineOpt = "full", batch_size: BatchOpt = DEFAULT_BATCH,
+    k: KOpt = None, to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE, batch_size: BatchOpt = DEFAULT_BATCH,
     chunk_pairs: ChunkOpt = DEFAULT_CHUNK_PAIRS, overwrite: OverwriteOpt = False,
     peaks: Annotated[int | None, typer.Option("--peaks", help="Peaks per side (preset: the paper's).")] = None,
     min_peak: Annotated[float, typer.Option("--min-peak", help="A peak must reach this fraction of the largest "
@@ -302,7 +303,7 @@ def joint_cmd(
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples of the pairs.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")] = 0.95,
-    to: ToOpt = "N", engine: EngineOpt = "full", batch_size: BatchOpt = DEFAULT_BATCH,
+    to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE, batch_size: BatchOpt = DEFAULT_BATCH,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Result table (default stdout).")] = None,
     per_pair: Annotated[Path | None, typer.Option("--per-pair", help="Also write per-pair probabilities.")] = None,
     plot: PlotOpt = None,

@@ -19,6 +19,7 @@ from mirlens.explain.engine import (
     register_engine,
     score_tokens,
 )
+from mirlens.explain import incremental as _incremental  # noqa: F401  (registers engine="incremental")
 from mirlens.explain.features import call_features, impact_peaks
 from mirlens.explain.impact import accumulative_impact
 from mirlens.explain.joint import JointEffects, joint_effects

@@ -3,6 +3,7 @@
 :func:`mutated_probabilities` takes a model, the base token matrix and a :class:`~mirlens.explain.mutants.Mutants`
 description, and returns one probability per mutant row. How the rows are evaluated is the *engine*'s business:
 
+* ``"incremental"`` (the default; :mod:`mirlens.explain.incremental`) reuses the unmutated pass of each pair;
 * ``"full"`` (here, always available) materialises mutants in batches and runs the whole model on each batch;
 * other engines (e.g. an incremental, LSTM-aware one that reuses the unmutated pass) register themselves with
   :func:`register_engine` under a name and are picked with ``engine="name"`` / ``--engine name``. They receive the
@@ -26,6 +27,9 @@ from mirlens.errors import MirlensError
 from mirlens.explain.mutants import Mutants
 
 DEFAULT_BATCH = 4096
+DEFAULT_ENGINE = "incremental"
+"""The incremental engine (:mod:`mirlens.explain.incremental`, registered when :mod:`mirlens.explain` is imported)
+returns the full engine's numbers (tested to 1e-5) and falls back to it for models that are not miTAR networks."""
 Scorer = Callable[[np.ndarray], np.ndarray]
 
 
@@ -132,7 +136,7 @@ def check_width(model, tokens: np.ndarray) -> None:
                            f"reads {width}; encode them for this model (target slot {width - 26})")
 
 
-def mutated_probabilities(model, tokens: np.ndarray, mutants: Mutants, *, engine: str | Engine = "full",
+def mutated_probabilities(model, tokens: np.ndarray, mutants: Mutants, *, engine: str | Engine = DEFAULT_ENGINE,
                           batch_size: int = DEFAULT_BATCH,
                           progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Probability of every mutant row (float32, ``len(mutants)``). ``progress(n)`` is called as rows finish."""

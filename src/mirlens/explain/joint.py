@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH
+from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE
 from mirlens.explain.pairset import PairSet
 from mirlens.explain.regions import RegionEffects, parse_region_sets, region_effects, with_joint
 from mirlens.explain.stats import bootstrap_means, percentile_ci
@@ -39,7 +39,7 @@ def joint_effects(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    engine: str = "full",
+    engine: str = DEFAULT_ENGINE,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
     raw: np.ndarray | None = None,

@@ -21,7 +21,7 @@ import pandas as pd
 from mirlens.data.alphabet import TOKENS
 from mirlens.data.coordinates import Region, parse_region
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, mutated_probabilities, score_tokens
+from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, mutated_probabilities, score_tokens
 from mirlens.explain.mutants import base_token, region_mutants
 from mirlens.explain.pairset import PairSet
 from mirlens.explain.stats import bonferroni, mann_whitney, se
@@ -96,7 +96,7 @@ def region_effects(
     region_sets: str | Sequence[str | RegionSet],
     *,
     to: str | int = "N",
-    engine: str = "full",
+    engine: str = DEFAULT_ENGINE,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
     raw: np.ndarray | None = None,

@@ -26,7 +26,7 @@ import pandas as pd
 from mirlens.data.alphabet import TOKENS
 from mirlens.data.coordinates import MIRNA, TARGET
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, model_fingerprint, mutated_probabilities, score_tokens
+from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint, mutated_probabilities, score_tokens
 from mirlens.explain.mutants import SIDES, base_token, count_windows, side_positions, window_grid
 from mirlens.explain.pairset import PairSet
 from mirlens.tables import ChunkStore
@@ -175,7 +175,7 @@ def run_scan(
     to: str | int = "N",
     out_dir: str | Path | None = None,
     chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
-    engine: str = "full",
+    engine: str = DEFAULT_ENGINE,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
     set_total: Callable[[int], None] | None = None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH
+from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE
 from mirlens.explain.pairset import PairSet
 from mirlens.explain.regions import parse_region_set, region_effects
 
@@ -67,7 +67,7 @@ def select_label(pairset: PairSet, subset: str) -> PairSet:
 
 
 def extracted_subset(model, pairset: PairSet, region_set: str, *, to: str = "N", threshold: float | None = None,
-                     engine: str = "full", batch_size: int = DEFAULT_BATCH, progress=None) -> PairSet:
+                     engine: str = DEFAULT_ENGINE, batch_size: int = DEFAULT_BATCH, progress=None) -> PairSet:
     """Pairs whose reduction (raw - mutated) for ``region_set`` exceeds ``threshold`` (default: the mean reduction
     over ``pairset``). ``info`` of the result records the region, the threshold and the counts."""
     eff = region_effects(model, pairset, [region_set], to=to, engine=engine, batch_size=batch_size,
@@ -80,7 +80,7 @@ def extracted_subset(model, pairset: PairSet, region_set: str, *, to: str = "N",
                                       "extracted_from": len(pairset), "extracted_n": int(keep.sum())})
 
 
-def resolve_subset(model, pairset: PairSet, spec: str | SubsetSpec, *, to: str = "N", engine: str = "full",
+def resolve_subset(model, pairset: PairSet, spec: str | SubsetSpec, *, to: str = "N", engine: str = DEFAULT_ENGINE,
                    batch_size: int = DEFAULT_BATCH, progress=None) -> PairSet:
     """Apply a subset spec (see :func:`parse_subset`)."""
     spec = parse_subset(spec) if isinstance(spec, str) else spec
