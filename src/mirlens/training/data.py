@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mirlens.data.datasets import DATASETS, load_dataset
@@ -67,6 +68,12 @@ def load_pool(data: str | os.PathLike[str] | pd.DataFrame, *, dedup: bool = Fals
     notes: dict = {}
     if isinstance(data, pd.DataFrame):
         pairs, name, named = data.reset_index(drop=True), "<table>", False
+        missing = [c for c in ("mirna", "target", "label") if c not in pairs]
+        if missing:
+            raise MirlensError(f"pair table: missing column(s) {', '.join(missing)}")
+        pairs = pairs.assign(**{c: v for c, v in (("source", "<table>"), ("record", np.arange(1, len(pairs) + 1)),
+                                                  ("mirna_id", pairs.index.astype(str)),
+                                                  ("target_id", pairs.index.astype(str))) if c not in pairs})
     elif str(data) in DATASETS:
         name, named = str(data), True
         pairs = load_dataset(name, "train", data_dir=data_dir)

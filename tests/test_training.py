@@ -1,0 +1,132 @@
+"""Training: determinism, resume, splits without leakage, the protocol's outputs, CLI train/tune/evaluate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.numpy import load_file
+from typer.testing import CliRunner
+
+from mirlens.cli.app import _register, app
+from mirlens.data.datasets import load_dataset
+from mirlens.model.store import load_model
+from mirlens.training.data import load_pool
+from mirlens.training.splits import make_split
+from mirlens.training.trainer import TrainSettings, train
+
+runner = CliRunner()
+_register()
+
+
+def learnable_pairs(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    """Positives carry a perfect 7mer seed match to their miRNA near the target's 3' end; negatives do not."""
+    rng = np.random.default_rng(seed)
+    comp = {"A": "U", "U": "A", "C": "G", "G": "C"}
+    mirnas = ["".join(rng.choice(list("ACGU"), 22)) for _ in range(30)]
+    rows = []
+    for i in range(n):
+        mirna = mirnas[i % 30]
+        target = list(rng.choice(list("AC"), 40))
+        label = i % 2
+        if label:
+            site = "".join(comp[b] for b in reversed(mirna[1:8]))
+            target[28:35] = site
+        rows.append((f"miR-{i % 30}", mirna, f"gene{i}", "".join(target), label))
+    return pd.DataFrame(rows, columns=["mirna_id", "mirna", "target_id", "target", "label"])
+
+
+SETTINGS = TrainSettings(batch_size=32, lr=0.005, dropout=0.1, max_epochs=3, patience=10, threads=1)
+
+
+def weights(run_dir):
+    return load_file(str(run_dir / "model.safetensors"))
+
+
+def test_training_is_deterministic_and_learns(tmp_path):
+    pairs = learnable_pairs()
+    a = train(pairs, tmp_path / "a", settings=replace(SETTINGS, max_epochs=6), target_slot=40)
+    b = train(pairs, tmp_path / "b", settings=replace(SETTINGS, max_epochs=6), target_slot=40)
+    wa, wb = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert wa.keys() == wb.keys()
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    val = a.metrics.set_index("part").loc["validation"]
+    assert val["accuracy"] > 0.8 and val["auroc"] > 0.9
+    card = json.loads((tmp_path / "a" / "model.json").read_text())
+    assert card["card"]["seed"] == 1122 and card["card"]["settings"]["batch_size"] == 32
+    assert card["card"]["epochs"] == 6 and 1 <= card["card"]["best_epoch"] <= 6
+    history = pd.read_csv(tmp_path / "a" / "history.tsv", sep="\t")
+    assert len(history) == 6
+    c = train(pairs, tmp_path / "c", settings=replace(SETTINGS, max_epochs=6, seed=7), target_slot=40)
+    assert not np.array_equal(weights(tmp_path / "c")["conv.weight"], wa["conv.weight"])  # another seed
+    assert c.split.train.tolist() != a.split.train.tolist()
+
+
+def test_resume_gives_the_uninterrupted_result(tmp_path):
+    pairs = learnable_pairs(160, seed=1)
+    straight = train(pairs, tmp_path / "straight", settings=SETTINGS, target_slot=40)
+    train(pairs, tmp_path / "resumed", settings=replace(SETTINGS, max_epochs=1), target_slot=40)
+    resumed = train(pairs, tmp_path / "resumed", settings=SETTINGS, target_slot=40)
+    ws, wr = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert all(np.array_equal(ws[k], wr[k]) for k in ws)
+    assert resumed.card["epochs"] == straight.card["epochs"] == 3
+
+
+def test_group_splits_hold_out_whole_groups():
+    pairs = learnable_pairs(300)
+    for how, col in (("mirna", "mirna"), ("target", "target_id")):  # miRNAs are grouped by sequence
+        s = make_split(pairs, how, seed=3)
+        parts = [set(pairs[col].iloc[idx]) for idx in (s.train, s.val, s.test)]
+        assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+        assert sorted(np.concatenate([s.train, s.val, s.test]).tolist()) == list(range(len(pairs)))
+    r = make_split(pairs, "random", seed=1122)
+    assert len(r.test) == 60 and len(r.val) == 48 and len(r.train) == 192
+
+
+def test_named_pools_never_hold_independent_test_pairs(mitar_data_dir):
+    for name in ("deepmirtar", "miraw"):
+        pool = load_pool(name, data_dir=mitar_data_dir)
+        test = load_dataset(name, "test", data_dir=mitar_data_dir)
+        keys = set(zip(test["mirna"], test["target"]))
+        assert not any(k in keys for k in zip(pool.pairs["mirna"], pool.pairs["target"]))
+    deduped = load_pool("miraw", dedup=True, data_dir=mitar_data_dir)
+    assert not deduped.pairs.duplicated(["mirna", "target"]).any()
+    assert deduped.notes["duplicates_dropped"] > 2000
+
+
+def test_cli_train_evaluate_tune(tmp_path):
+    pairs_file = tmp_path / "pairs.tsv"
+    learnable_pairs(120, seed=2).to_csv(pairs_file, sep="\t", index=False)
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(run), "--max-epochs", "2",
+                              "--batch-size", "32", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert (run / "model.safetensors").exists() and load_model(str(run)).config.target_slot == 40
+    out = tmp_path / "eval"
+    res = runner.invoke(app, ["evaluate", "--data", str(pairs_file), "--model", str(run), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    metrics = pd.read_csv(out / "metrics.tsv", sep="\t")
+    assert {"accuracy", "auroc", "auprc", "brier", "tp", "fn"} <= set(metrics.columns)
+    assert (out / "roc.png").stat().st_size > 1000
+    res = runner.invoke(app, ["tune", "--data", str(pairs_file), "-o", str(tmp_path / "tune"), "--batch-sizes",
+                              "32", "--lrs", "0.01,0.001", "--dropouts", "0.1", "--max-epochs", "1",
+                              "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    ranking = pd.read_csv(tmp_path / "tune" / "ranking.tsv", sep="\t")
+    assert len(ranking) == 2 and ranking["rank"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--lr", "-1"], "learning rate"),
+    (["--dropout", "1.5"], "dropout"),
+    (["--split", "gene"], "unknown split"),
+])
+def test_cli_train_rejects_bad_settings(tmp_path, args, message):
+    pairs_file = tmp_path / "pairs.tsv"
+    learnable_pairs(40).to_csv(pairs_file, sep="\t", index=False)
+    res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(tmp_path / "r"), *args])
+    assert res.exit_code != 0
+    assert message in res.output and "Traceback" not in res.output
