@@ -1,0 +1,77 @@
+"""``mirlens explain correlate``: do the layers encode binding free energy? (Table 1, Supp. Table 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.duplex import BackendOpt, CacheOpt, JobsOpt, NoCacheOpt, duplex_table
+from mirlens.cli.explain import explain_app
+from mirlens.errors import InputError
+from mirlens.explain import PairSet, model_width
+from mirlens.explain.correlate import LAYERS, layer_energy_correlations, table1
+from mirlens.explain.pairset import load_pairs
+from mirlens.model.store import load_model
+from mirlens.tables import write_table
+
+
+@explain_app.command("correlate")
+@reports_errors
+def correlate_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or original Keras .h5 file.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Data set (deepmirtar, miraw, combined) or pair file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory: table1.tsv, units.parquet, "
+                                      "energies.tsv, correlations.png.")],
+    positives: Annotated[bool, typer.Option("--positives", help="Positive pairs only (default).")] = False,
+    negatives: Annotated[bool, typer.Option("--negatives", help="Negative pairs only.")] = False,
+    all_pairs: Annotated[bool, typer.Option("--all", help="All pairs.")] = False,
+    part: Annotated[str, typer.Option("--part", help="Part of a named data set: train, test, all or pool.")]
+    = "train",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the data set files are.")] = None,
+    layers: Annotated[str, typer.Option("--layers", help=f"Comma-separated, from {', '.join(LAYERS)}.")]
+    = "pool,bilstm,dense",
+    energy_backend: BackendOpt = "miranda", cache_dir: CacheOpt = None, no_cache: NoCacheOpt = False,
+    jobs: JobsOpt = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 2048,
+) -> None:
+    """Spearman correlation of duplex energy with every unit, feature map and layer sum (Bonferroni and BH
+    adjusted; constant units excluded and counted): the Table 1 layout, the per-unit table and a figure."""
+    if positives + negatives + all_pairs > 1:
+        raise InputError("choose one of --positives, --negatives, --all")
+    subset = "negatives" if negatives else "all" if all_pairs else "positives"
+    layer_list = [s.strip() for s in layers.split(",") if s.strip()]
+    net, meta = load_model(model, with_meta=True)
+    pairs = load_pairs(data, part, data_dir=data_dir).reset_index(drop=True)
+    if subset != "all":
+        if "label" not in pairs or pairs["label"].isna().all():
+            raise InputError(f"the pairs of {data} have no labels; use --all")
+        pairs = pairs[pairs["label"] == (1 if subset == "positives" else 0)].reset_index(drop=True)
+    if len(pairs) < 3:
+        raise InputError(f"{len(pairs)} pairs in {data} ({subset}): at least 3 are needed")
+    ps = PairSet.from_pairs(pairs, model_width(net), name=data)
+    console.print(f"model {meta.get('name', model)!r}, {len(ps):,} pairs of {data} ({subset}), "
+                  f"energy backend {energy_backend}")
+    duplexes = duplex_table(pairs, energy_backend, cache_dir, no_cache, jobs)
+    energy = duplexes["energy"].to_numpy()
+    with progress_bar("layer activations", len(ps)) as advance:
+        units = layer_energy_correlations(net, ps.tokens, energy, layers=layer_list, batch_size=batch_size,
+                                          progress=advance)
+    summary = table1(units)
+    summary.insert(0, "energy_backend", energy_backend)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(summary, out / "table1.tsv")
+    write_table(units, out / "units.parquet")
+    keep = [c for c in ("mirna_id", "target_id", "label") if c in pairs]
+    write_table(pd.concat([pairs[keep], duplexes[["energy", "n_hits"]]], axis=1), out / "energies.tsv")
+    from mirlens.report.correlation_figures import plot_unit_correlations
+
+    figs = plot_unit_correlations(units, out / "correlations",
+                                  title=f"{meta.get('name', model)}: units vs {energy_backend} energy ({subset})")
+    shown = summary[["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
+                     "MaxCor_Pval"]]
+    console.print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    console.print(f"-> {out / 'table1.tsv'}, {out / 'units.parquet'}, {figs[0]}")
