@@ -44,7 +44,8 @@ ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name,
                                               "Keras .h5 file (preset default: keras-miTAR1 / keras-miTAR2).")]
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Data set (deepmirtar, miraw, combined) or a "
                                              "pair file.")]
-PartOpt = Annotated[str | None, typer.Option("--part", help="Part of a named data set: train, test or all.")]
+PartOpt = Annotated[str | None, typer.Option("--part", help="Part of a named data set: train, test, all, or pool "
+                                             "(the training file(s) as published: the paper's pair sets).")]
 SubsetOpt = Annotated[str | None, typer.Option("--subset", help="positives, negatives, all, or "
                                                "extracted:REGION[@BASE][>THRESHOLD] (pairs whose drop for REGION "
                                                "exceeds the mean drop). Default: positives.")]
