@@ -1,0 +1,123 @@
+"""Scoring throughput: mirlens vs the original Keras model on the same pairs, and vs this machine's GEMM rate.
+
+    python benchmarks/bench_scoring.py [--pairs 20000] [--rounds 3] [--keras-python PATH] [--precision fp32|bf16]
+
+Prints, measured side by side in one run (A B A B ...): pairs/s at batch 1024 and one pair per call for mirlens
+and (when an interpreter with TensorFlow + tf_keras is given by --keras-python / $MIRLENS_KERAS_PYTHON, or is
+this one) for the original miTAR2 .h5 model; achieved nominal GFLOP/s (7.0 MFLOP per miTAR2 forward pass) next
+to torch.mm's GFLOP/s; UTR scanning windows/s vs the original per-fragment loop; the largest probability
+difference between the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import DATA_DIR, MITAR2_H5, gemm_gflops, header
+from mirlens.data.datasets import load_dataset
+from mirlens.data.encoding import encode_pairs
+from mirlens.data.fasta import FastaRecord
+from mirlens.model.keras_import import import_keras
+from mirlens.predict.scan import ScanSettings, scan
+from mirlens.predict.score import score_tokens
+
+MFLOP = 7.0
+HERE = Path(__file__).resolve().parent
+
+
+def keras_python(arg: str | None) -> str | None:
+    exe = arg or os.environ.get("MIRLENS_KERAS_PYTHON")
+    if exe:
+        return exe
+    return sys.executable if importlib.util.find_spec("tf_keras") else None
+
+
+def run_keras(exe: str, tokens_file: str, batch: int, n_single: int) -> dict:
+    out = subprocess.run([exe, str(HERE / "keras_worker.py"), str(MITAR2_H5), tokens_file, str(batch),
+                          str(n_single)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def utr_fasta(path: Path, n: int, length: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as fh:
+        for i in range(n):
+            fh.write(f">utr{i}\n{''.join(rng.choice(list('ACGU'), length))}\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--single", type=int, default=300, help="one-pair-per-call predictions timed")
+    ap.add_argument("--keras-python", default=None)
+    ap.add_argument("--utrs", type=int, default=40, help="synthetic 1,500-nt UTRs scanned with step 1")
+    args = ap.parse_args()
+
+    header("scoring: mirlens vs original Keras")
+    model = import_keras(MITAR2_H5)[0].eval()
+    pairs = load_dataset("miraw", "all", data_dir=DATA_DIR)
+    reps = -(-args.pairs // len(pairs))
+    pairs = pairs.loc[np.tile(np.arange(len(pairs)), reps)[: args.pairs]]
+    tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), model.config.target_slot)
+    exe = keras_python(args.keras_python)
+    tmp = Path(tempfile.mkdtemp(prefix="mirlens-bench-"))
+    tokens_file = str(tmp / "tokens.npy")
+    np.save(tokens_file, tokens)
+    score_tokens(model, tokens[:2048], batch_size=1024)  # warm-up
+
+    ours_b, ours_1, keras_b, keras_1 = [], [], [], []
+    for _ in range(args.rounds):
+        t = time.perf_counter()
+        probs = score_tokens(model, tokens, batch_size=1024)
+        ours_b.append(len(tokens) / (time.perf_counter() - t))
+        t = time.perf_counter()
+        for i in range(args.single):
+            score_tokens(model, tokens[i : i + 1], batch_size=1)
+        ours_1.append(args.single / (time.perf_counter() - t))
+        if exe:
+            k = run_keras(exe, tokens_file, 1024, min(args.single, 100))
+            keras_b.append(k["batched_pairs_per_s"])
+            keras_1.append(k["single_pairs_per_s"])
+    gemm = gemm_gflops()
+    med = float(np.median(ours_b))
+    print(f"mirlens  batch 1024: {med:10,.0f} pairs/s  = {med * MFLOP / 1e3:6.1f} GFLOP/s nominal "
+          f"({100 * med * MFLOP / 1e3 / gemm:.0f}% of torch.mm {gemm:.0f} GFLOP/s fp32 measured now)")
+    print(f"mirlens  batch 1   : {np.median(ours_1):10,.0f} pairs/s")
+    if exe:
+        kp = np.load(tokens_file + ".keras_probs.npy")
+        print(f"Keras    batch 1024: {np.median(keras_b):10,.0f} pairs/s   (TensorFlow via {exe})")
+        print(f"Keras    batch 1   : {np.median(keras_1):10,.1f} pairs/s")
+        print(f"ratio mirlens/Keras: batch 1024 {med / np.median(keras_b):.2f}x, "
+              f"batch 1 {np.median(ours_1) / np.median(keras_1):.1f}x   "
+              f"max |p_mirlens - p_keras| {np.abs(kp - probs).max():.2e}")
+    else:
+        print("Keras: skipped (no interpreter with tensorflow + tf_keras; set --keras-python or "
+              "$MIRLENS_KERAS_PYTHON). Reference figures from ../shared/refs/keras/throughput.txt: "
+              "15,131 pairs/s batch 1024, 20.9 pairs/s one per call (not measured in this run).")
+
+    fasta = tmp / "utrs.fa"
+    utr_fasta(fasta, args.utrs, 1500, seed=0)
+    mirna = [FastaRecord("let-7a", "", "UGAGGUAGUAGGUUGUAUAGUU", 1, 1)]
+    t = time.perf_counter()
+    windows = scan(model, mirna, fasta, tmp / "scan", ScanSettings(step=1))
+    rate = len(windows) / (time.perf_counter() - t)
+    per_fragment = np.median(keras_1) if exe else 20.9
+    src = "measured now" if exe else "reference figure"
+    print(f"UTR scan (step 1, {len(windows):,} windows): {rate:10,.0f} windows/s = "
+          f"{rate / per_fragment:,.0f}x the original per-fragment loop ({per_fragment:.1f}/s, {src})")
+
+
+if __name__ == "__main__":
+    main()
