@@ -109,16 +109,24 @@ def pairing_cmd(
     """Table 2: the percentage of paired positions per region (G:U counts as paired) for each subset."""
     named = parse_named_regions(regions)
     pairs = load_pairs(data, part, data_dir=data_dir).reset_index(drop=True)
-    res = duplex_table(pairs, energy_backend, cache_dir, no_cache, jobs)
-    full = pd.concat([pairs.reset_index(drop=True), res], axis=1)
-    tables = []
+    pairs["_row"] = range(len(pairs))
+    chosen_sets = []
     for spec in subset or ["positives"]:
-        chosen, label = _select(full, spec, model, data, batch_size)
+        chosen, label = _select(pairs, spec, model, data, batch_size)
         if len(chosen) == 0:
             raise InputError(f"no pairs in subset {spec}")
-        t = region_pairing(chosen, named)
+        chosen_sets.append((chosen["_row"].to_numpy(), label))
+    # duplexes only for the pairs some subset uses (all positives of miRAW, not its negatives too)
+    rows = sorted(set().union(*(set(r.tolist()) for r, _ in chosen_sets)))
+    needed = pairs.iloc[rows].reset_index(drop=True)
+    res = duplex_table(needed, energy_backend, cache_dir, no_cache, jobs)
+    full = pd.concat([needed, res], axis=1).set_index("_row")
+    tables = []
+    for chosen_rows, label in chosen_sets:
+        t = region_pairing(full.loc[chosen_rows], named)
         t.insert(0, "subset", label)
         tables.append(t)
+    full = full.reset_index(drop=True)
     table = pd.concat(tables, ignore_index=True)
     table.insert(1, "backend", energy_backend)
     if per_pair is not None:

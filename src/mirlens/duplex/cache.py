@@ -17,7 +17,7 @@ import pandas as pd
 from mirlens.tables import write_table
 
 CACHE_ENV = "MIRLENS_DUPLEX_CACHE"
-BACKEND_VERSIONS = {"miranda": "miranda19-v1", "duplexfold": "duplexfold-v1", "rnahybrid": "rnahybrid-v1"}
+BACKEND_VERSIONS = {"miranda": "miranda19-v4", "duplexfold": "duplexfold-v1", "rnahybrid": "rnahybrid-v1"}
 """Directory per backend; bump a version when its results change so old entries are not reused."""
 
 
