@@ -78,16 +78,30 @@ def predict(
     genes: Annotated[Path | None, typer.Option(help="Gene-level summary table (default: OUTPUT stem + "
                                                "'.genes.tsv').")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4096,
+    gene_level: Annotated[bool, typer.Option("--gene-level", help="Gene-level mode (as `mirlens predict-genes`): "
+                                             "score candidate seed-match sites instead of a window grid and write "
+                                             "one calibrated probability per (miRNA, target) to OUTPUT.")] = False,
 ) -> None:
     """Scan every miRNA against every target with sliding windows (window = the model's target length).
 
     Writes one row per window (mirna_id, target_id, window, start, end on the target 1-based 5'->3', probability)
-    and a gene-level summary. Interrupted scans continue where they stopped when run again.
+    and a gene-level summary. Interrupted scans continue where they stopped when run again. With --gene-level,
+    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --genes, --sites-only do not apply).
     """
     if example:
         mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
     if mirna is None or targets is None:
         raise InputError("give --mirna and --targets (FASTA files), or --example")
+    if gene_level:
+        if out_format == OutFormat.mitar:
+            raise InputError("--format mitar writes window sites; it does not apply to --gene-level")
+        from mirlens.cli.genes import run_gene_level
+        from mirlens.data.fasta import pairs_from_fasta
+
+        net, meta = load_model(model, with_meta=True)
+        table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
+        run_gene_level(table, output, model, batch_size=batch_size, threshold=threshold, net_meta=(net, meta))
+        return
     if step < 1:
         raise InputError(f"--step must be positive (got {step})")
     if min_sites < 1:
