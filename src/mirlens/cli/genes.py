@@ -63,7 +63,8 @@ def predict_genes_command(
                                                "paired with every UTR of --targets.")] = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="Instead of PAIRS: 3'UTR FASTA.")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or Keras .h5 file. "
-                                       "Default: the bundled `combined`.")] = "combined",
+                                       "Default: the bundled `miraw` (best cross-validated gene-level "
+                                       "AUROC / balanced accuracy of the bundled models).")] = "miraw",
     noncanonical: Annotated[bool, typer.Option(help="Also score non-canonical candidates (extended seed with G:U "
                                                "wobbles and one mismatch).")] = True,
     threshold: Annotated[float, typer.Option(help="`is_target` is probability > threshold (the probability is "
