@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import mirlens  # noqa: F401  (first: passive OpenMP waiting, see mirlens/__init__.py)
 import numpy as np
 import pandas as pd
 import torch

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import mirlens  # noqa: F401  (first: passive OpenMP waiting, see mirlens/__init__.py)
 import numpy as np
 import torch
 

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+import mirlens  # noqa: F401  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP, as users get it)
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
