@@ -1,0 +1,10 @@
+"""``mirlens reproduce``: every analysis of Gu et al. (Sci Rep 2021) on both data sets, cached and resumable,
+compared with the paper's reported values and rendered as one self-contained HTML report.
+
+>>> from mirlens.reproduce import Settings, run, model_specs
+>>> run(Settings(out=Path("repro"), models=model_specs("models/mitar_keras", None, None), quick=True))
+"""
+
+from mirlens.reproduce.pipeline import KERAS_FILES, Results, Settings, model_specs, run
+
+__all__ = ["KERAS_FILES", "Results", "Settings", "model_specs", "run"]

@@ -1,0 +1,227 @@
+"""``mirlens reproduce --quick`` end to end on the imported original miTAR1/miTAR2 weights: the report, the cache
+(a rerun recomputes nothing; an interrupted scan resumes), and the HTML rendered in headless Chromium.
+
+The quick run (a seeded sample of 200 positive and 100 negative pairs per data set) takes about a minute on two
+cores; it runs once per module and the tests read its output. Chromium: Debian's ``chromium`` (installed by
+.ci/run) driven by Playwright's Python package; under CI=true a missing browser fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mirlens.cli.app import _register, app
+from mirlens.report.html import REPORT_NAME, SECTIONS
+from mirlens.reproduce.cache import StageRunner
+from mirlens.tables import read_table
+
+CHROMIUM = Path(os.environ.get("MIRLENS_CHROMIUM", "/usr/bin/chromium"))
+STAGES_PER_DATASET = ("regions", "scan", "impact", "features", "joint", "energies", "correlate", "pairing")
+
+_register()
+
+
+def _invoke(args: list[str]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def _timings(out: Path) -> pd.DataFrame:
+    return read_table(out / "timings.tsv")
+
+
+@pytest.fixture(scope="module")
+def quick_args(keras_dir, mitar_data_dir) -> list[str]:
+    return ["--keras-dir", str(keras_dir), "--data-dir", str(mitar_data_dir), "--quick", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, quick_args) -> Path:
+    out = tmp_path_factory.mktemp("reproduce") / "out"
+    _invoke(["reproduce", "--out", str(out), *quick_args])
+    shutil.copy(out / "timings.tsv", out.parent / "first_timings.tsv")  # later tests rerun into ``out``
+    return out
+
+
+def test_quick_run_writes_report_tables_figures_and_timings(quick_run):
+    out = quick_run
+    assert (out / REPORT_NAME).is_file()
+    t = read_table(out.parent / "first_timings.tsv")
+    expected = {f"{ds}.{s}" for ds in ("deepmirtar", "miraw") for s in STAGES_PER_DATASET} | {"findings", "report"}
+    assert set(t["stage"]) == expected
+    assert set(t["status"]) == {"computed"}
+    assert (t["seconds"] >= 0).all()
+    findings = read_table(out / "tables" / "findings.csv")
+    assert set(findings["section"]) == set(SECTIONS)  # every section has at least one finding
+    assert set(findings["verdict"]) <= {"reproduced", "differs", "not available"}
+    assert (findings["verdict"] != "not available").sum() >= 50
+    for name in ("deepmirtar_scan_summary", "miraw_scan_summary", "deepmirtar_joint", "miraw_table1",
+                 "miraw_table2", "paper_vs_ours_table1", "paper_vs_ours_table2", "paper_vs_ours_reductions"):
+        assert (out / "tables" / f"{name}.csv").is_file(), name
+    scan = read_table(out / "tables" / "miraw_scan_summary.csv")
+    assert sorted(scan["k"].unique()) == list(range(1, 9))  # Supp. Fig. 3 needs k = 7, 8
+    assert sorted(read_table(out / "tables" / "deepmirtar_scan_summary.csv")["k"].unique()) == list(range(1, 7))
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    svgs = sorted(p.stem for p in (out / "figures").glob("*.svg"))
+    assert pngs == svgs and len(pngs) >= 14
+    # the paper's seed effect on miRAW positives is tiny; ours on the quick sample too
+    seed = read_table(out / "tables" / "miraw_seed_effects.csv")
+    assert abs(float(seed.query("to == 'N' and subset == 'positives'")["reduction"].iloc[0])) < 0.1
+
+
+def test_html_is_self_contained(quick_run):
+    text = (quick_run / REPORT_NAME).read_text()
+    low = text.lower()
+    assert "<script" not in low
+    for attr in ("src=", "href="):
+        for quote in ('"', "'"):
+            assert f"{attr}{quote}http" not in low
+    assert low.count("data:image/png;base64,") >= 14
+    for sid in SECTIONS:
+        assert f"<section id='{sid}'>" in text
+
+
+def test_rerun_recomputes_nothing(quick_run, quick_args):
+    before = (quick_run / REPORT_NAME).stat().st_mtime_ns
+    _invoke(["reproduce", "--out", str(quick_run), *quick_args])
+    t = _timings(quick_run)
+    assert set(t["status"]) == {"cached"}, t
+    assert t["seconds"].sum() < 30
+    assert (quick_run / REPORT_NAME).stat().st_mtime_ns == before
+    hist = read_table(quick_run / "timings_history.tsv")
+    assert sorted(hist["run"].unique()) == [1, 2]
+
+
+def test_interrupted_scan_continues_with_unfinished_chunks(quick_run, quick_args, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(quick_run, out)
+    (stage_dir,) = (out / "cache" / "deepmirtar.scan").iterdir()
+    before = read_table(stage_dir / "scan_summary.parquet")
+    info = json.loads((stage_dir / "done.json").read_text())
+    # as if the run had been stopped after the first chunk of the scan
+    (stage_dir / "done.json").unlink()
+    (stage_dir / "scan_summary.parquet").unlink()
+    chunks = sorted((stage_dir / "records").glob("chunk-*.parquet"))
+    assert len(chunks) >= 2
+    for c in chunks[1:]:
+        c.unlink()
+    _invoke(["reproduce", "--out", str(out), *quick_args])
+    t = _timings(out).set_index("stage")
+    assert t.loc["deepmirtar.scan", "status"] == "resumed"
+    # later stages are keyed by their inputs, not recomputed (the report shows the command, whose --out differs)
+    others = t.drop(index=["deepmirtar.scan", "report"])
+    assert set(others["status"]) == {"cached"}, t
+    after_info = json.loads((stage_dir / "done.json").read_text())
+    assert 0 < after_info["meta"]["passes"] < info["meta"]["passes"]
+    after = read_table(stage_dir / "scan_summary.parquet")
+    pd.testing.assert_frame_equal(before, after, check_exact=False, rtol=1e-6, atol=1e-7)
+
+
+class _Stopped(Exception):
+    """Stands for an interruption (Ctrl-C) in the middle of a stage."""
+
+
+def test_stage_runner_resumes_partial_work(tmp_path):
+    runner = StageRunner(tmp_path, log=lambda m: None)
+    calls = []
+
+    def compute(d: Path):
+        calls.append((d / "partial").exists())
+        if not (d / "partial").exists():
+            (d / "partial").write_text("half")
+            raise _Stopped
+        return {"t": pd.DataFrame({"x": [1, 2]})}, {"n": 2}
+
+    with pytest.raises(_Stopped):
+        runner.run("toy", "none", {"a": 1}, compute)
+    r = runner.run("toy", "none", {"a": 1}, compute)
+    assert r.status == "resumed" and calls == [False, True]
+    r = runner.run("toy", "none", {"a": 1}, compute)
+    assert r.status == "cached" and r.meta == {"n": 2} and list(r.tables["t"]["x"]) == [1, 2]
+    other = runner.run("toy", "none", {"a": 2}, lambda d: ({"t": pd.DataFrame({"x": [3]})}, {}))
+    assert other.status == "computed" and other.key != r.key
+    assert list(runner.timings()["status"]) == ["interrupted", "resumed", "cached", "computed"]
+
+
+def test_reproduce_refuses_two_model_sources(tmp_path):
+    result = CliRunner().invoke(app, ["reproduce", "--out", str(tmp_path), "--keras-dir", str(tmp_path),
+                                      "--model-miraw", "x"])
+    assert result.exit_code == 1
+    assert "either --keras-dir or" in result.output
+
+
+def _browser_or_fail():
+    """Playwright and the Debian chromium binary; fail under CI=true, skip elsewhere."""
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: F401
+    except ImportError:
+        problem = "the playwright Python package is missing (pip install -e '.[test]')"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+def test_report_renders_in_headless_chromium(quick_run, tmp_path):
+    _browser_or_fail()
+    from playwright.sync_api import sync_playwright
+
+    findings = read_table(quick_run / "tables" / "findings.csv")
+    errors, outside = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def route(r):
+                if r.request.url.startswith(("file:", "data:")):
+                    r.continue_()
+                else:
+                    outside.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
+            page.goto((quick_run / REPORT_NAME).as_uri(), wait_until="load")
+            assert "Gu et al" in page.title()
+            # summary table: one row per finding
+            assert page.locator("section#summary tbody tr").count() == len(findings)
+            for sid in SECTIONS:
+                sec = page.locator(f"section#{sid}")
+                assert sec.count() == 1, sid
+                assert sec.is_visible(), sid
+                assert sec.locator("h2").inner_text().strip(), sid
+                assert sec.locator(".verdict").count() == 1, sid
+                assert sec.locator("pre").count() >= 1, sid  # the commands
+                n_img = sec.locator("img").count()
+                assert n_img >= 1, sid
+                for i in range(n_img):
+                    img = sec.locator("img").nth(i)
+                    img.scroll_into_view_if_needed()
+                    ok = img.evaluate("i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100")
+                    assert ok, f"{sid}: figure {i} did not render"
+                    box = img.bounding_box()
+                    assert box is not None and box["width"] > 100 and box["height"] > 50, sid
+            broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                                   ".length")
+            assert broken == 0
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 50_000
+        finally:
+            browser.close()
+    assert errors == []
+    assert outside == []
