@@ -126,16 +126,27 @@ class ReluBiLSTM(nn.Module):
     def folded_parameters(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Kernel (in, 2 * 4u), recurrent (2, u, 4u) and bias (2 * 4u) for :meth:`fast_final_states`: gates
         reordered to i, f, o, c and the hard sigmoid's ``0.2 z + 0.5`` folded into the i, f, o columns, so that
-        a gate is ``clamp(z', 0, 1)``. The same function up to float rounding."""
+        a gate is ``clamp(z', 0, 1)``. The same function up to float rounding. Cached until a parameter changes
+        (in-place updates bump tensor versions; loading or training replaces or bumps them)."""
+        key = tuple((p.data_ptr(), p._version, p.device, p.dtype) for p in (self.kernel, self.recurrent, self.bias))
+        cached = getattr(self, "_folded", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        folded = self._fold()
+        self._folded = (key, folded)
+        return folded
+
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         u = self.units
         order = torch.cat([torch.arange(0, 2 * u), torch.arange(3 * u, 4 * u), torch.arange(2 * u, 3 * u)])
         scale = torch.ones(4 * u, dtype=self.kernel.dtype, device=self.kernel.device)
         scale[: 3 * u] = 0.2
         shift = torch.zeros_like(scale)
         shift[: 3 * u] = 0.5
-        kernel = self.kernel[:, :, order] * scale  # (2, in, 4u)
-        recurrent = self.recurrent[:, :, order] * scale
-        bias = self.bias[:, order] * scale + shift
+        with torch.no_grad():
+            kernel = self.kernel[:, :, order] * scale  # (2, in, 4u)
+            recurrent = self.recurrent[:, :, order] * scale
+            bias = self.bias[:, order] * scale + shift
         return kernel.transpose(0, 1).reshape(kernel.shape[1], -1), recurrent.contiguous(), bias.reshape(-1)
 
     def fast_final_states(self, x_tm: torch.Tensor) -> torch.Tensor:

@@ -283,12 +283,16 @@ def render(results, out: Path) -> str:
 
     # ---- Table 1 / Supp. Table 1
     t1c = comps["table1"]
-    body = "".join(fig.draw(plot_unit_correlations, r.tables["units"].query("subset == 'positives'"),
-                            f"correlations_{r.name}_positives",
-                            f"{paper.TITLE_OF[r.name]} positives: every unit's Spearman rho with energy",
-                            title=f"{paper.TITLE_OF[r.name]} positives ({s.energy_backend} energy)",
-                            formats=("png", "svg"))
-                   for r in ds.values())
+
+    def unit_figures(subset: str) -> str:
+        return "".join(fig.draw(plot_unit_correlations, r.tables["units"].query(f"subset == '{subset}'"),
+                                f"correlations_{r.name}_{subset}",
+                                f"{paper.TITLE_OF[r.name]} {subset}: every unit's Spearman rho with energy",
+                                title=f"{paper.TITLE_OF[r.name]} {subset} ({s.energy_backend} energy)",
+                                formats=("png", "svg"))
+                       for r in ds.values())
+
+    body = unit_figures("positives")
     t1cols = ["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor", "MaxCor_Pval",
               "MinCor_Pval_BH", "MaxCor_Pval_BH"]
     ours_t1 = "".join(f"<h3>Ours: {paper.TITLE_OF[r.name]} positives (all layers)</h3>"
@@ -300,12 +304,7 @@ def render(results, out: Path) -> str:
              "Bonferroni over the tested units.</p>" + html_table(t1c, nd=3) + ours_t1)
     section("table1", f"<div>{body}</div>", extra, [r.commands["correlate"][0] for r in ds.values()],
             list(ds.values()))
-    body = "".join(fig.draw(plot_unit_correlations, r.tables["units"].query("subset == 'negatives'"),
-                            f"correlations_{r.name}_negatives",
-                            f"{paper.TITLE_OF[r.name]} negatives: every unit's Spearman rho with energy",
-                            title=f"{paper.TITLE_OF[r.name]} negatives ({s.energy_backend} energy)",
-                            formats=("png", "svg"))
-                   for r in ds.values())
+    body = unit_figures("negatives")
     extra = ("<p class='meta'>Supplementary Table 1 is not printed in the paper; its text says the negative pairs "
              "behave like the positives and that most dense-layer min/max correlations are not significant.</p>"
              + "".join(f"<h3>Ours: {paper.TITLE_OF[r.name]} negatives</h3>"
