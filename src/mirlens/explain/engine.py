@@ -25,6 +25,7 @@ import torch
 
 from mirlens.errors import MirlensError
 from mirlens.explain.mutants import Mutants
+from mirlens.predict.threads import map_batches
 
 DEFAULT_BATCH = 4096
 DEFAULT_ENGINE = "incremental"
@@ -101,14 +102,21 @@ def score_tokens(model, tokens: np.ndarray, *, batch_size: int = DEFAULT_BATCH,
 
 def full_engine(model, tokens: np.ndarray, mutants: Mutants, *, batch_size: int = DEFAULT_BATCH,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Materialise ``batch_size`` mutants at a time and run the whole model on them."""
+    """Materialise ``batch_size`` mutants at a time and run the whole model on them (torch models: batches on
+    worker threads, :func:`mirlens.predict.threads.map_batches`)."""
     score = as_scorer(model)
     out = np.empty(len(mutants), dtype=np.float32)
-    for start in range(0, len(mutants), batch_size):
-        sl = slice(start, min(start + batch_size, len(mutants)))
+    slices = [slice(start, min(start + batch_size, len(mutants))) for start in range(0, len(mutants), batch_size)]
+
+    def run(sl: slice) -> int:
         out[sl] = score(mutants.apply(tokens, sl))
+        return sl.stop - sl.start
+
+    # torch models: batches side by side on the cores; other callables (maybe not thread-safe): one by one
+    done = map_batches(run, slices) if isinstance(model, torch.nn.Module) else map(run, slices)
+    for n in done:
         if progress is not None:
-            progress(sl.stop - sl.start)
+            progress(n)
     return out
 
 

@@ -26,8 +26,10 @@ import torch
 from mirlens.explain.engine import DEFAULT_BATCH, full_engine, register_engine
 from mirlens.explain.mutants import Mutants
 from mirlens.model.architecture import MiTAR, hard_sigmoid
+from mirlens.predict.threads import map_batches
 
-PAIRS_PER_CHUNK = 512
+PAIRS_PER_CHUNK = 128
+"""Base pairs whose unmutated pass is held at once; chunks are also the unit of work of the worker threads."""
 MAX_BAND_FRACTION = 0.6
 """Rows whose band would cover more than this fraction of the time steps are cheaper in the full engine."""
 
@@ -148,22 +150,27 @@ def incremental_engine(model, tokens: np.ndarray, mutants: Mutants, *, batch_siz
     # sort by (chunk, band length, band start): every batch then runs exactly the same steps
     todo = todo[np.lexsort((t0[todo], need[todo], chunk_all[todo]))]
     chunk_bounds = np.flatnonzero(np.diff(chunk_all[todo])) + 1
-    for rows in np.split(todo, chunk_bounds):
-        if len(rows) == 0:
-            continue
+
+    def run_chunk(rows: np.ndarray) -> int:
+        """All mutants of one chunk of base pairs (chunks run side by side on worker threads)."""
         p0 = int(chunk_all[rows[0]]) * PAIRS_PER_CHUNK
         p1 = min(p0 + PAIRS_PER_CHUNK, len(tokens))
-        base = _Base(model, torch.from_numpy(np.ascontiguousarray(tokens[p0:p1], dtype=np.int64)))
-        k = (need[rows] * (t_steps + 1)) + t0[rows]
-        for group in np.split(rows, np.flatnonzero(np.diff(k)) + 1):
-            s, band = int(t0[group[0]]), int(need[group[0]])
-            for b in range(0, len(group), batch_size):
-                sel = group[b : b + batch_size]
-                mutated = torch.from_numpy(mutants.apply(tokens, sel))
-                local = torch.from_numpy(mutants.pair[sel] - p0)
-                out[sel] = _run_group(model, base, local, mutated, s, band).numpy()
-                if progress is not None:
-                    progress(len(sel))
+        with torch.inference_mode():
+            base = _Base(model, torch.from_numpy(np.ascontiguousarray(tokens[p0:p1], dtype=np.int64)))
+            k = (need[rows] * (t_steps + 1)) + t0[rows]
+            for group in np.split(rows, np.flatnonzero(np.diff(k)) + 1):
+                s, band = int(t0[group[0]]), int(need[group[0]])
+                for b in range(0, len(group), batch_size):
+                    sel = group[b : b + batch_size]
+                    mutated = torch.from_numpy(mutants.apply(tokens, sel))
+                    local = torch.from_numpy(mutants.pair[sel] - p0)
+                    out[sel] = _run_group(model, base, local, mutated, s, band).numpy()
+        return len(rows)
+
+    chunks = [rows for rows in np.split(todo, chunk_bounds) if len(rows)]
+    for n in map_batches(run_chunk, chunks):
+        if progress is not None:
+            progress(n)
     return out
 
 

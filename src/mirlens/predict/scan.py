@@ -20,6 +20,7 @@ from mirlens.data.fasta import FastaRecord, iter_fasta
 from mirlens.errors import InputError
 from mirlens.model.architecture import MiTAR
 from mirlens.predict.score import score_tokens
+from mirlens.predict.sliding import SlidingScorer, sliding_is_cheaper
 from mirlens.predict.windows import window_starts, window_tokens
 from mirlens.tables import ChunkStore
 
@@ -42,29 +43,31 @@ def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
     return encode_pairs([mirna], ["N"], 1, names=[name])[0, :MIRNA_SLOT]
 
 
-def target_windows(record: FastaRecord, window: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, token windows) of one target."""
-    starts = window_starts(len(record.seq), window, step)
-    return starts, window_tokens(tokenize(record.seq), starts, window)
-
-
 def _scan_block(
-    model: MiTAR, mirna_id: str, prefix: np.ndarray, targets: list[FastaRecord], step: int, batch_size: int
+    model: MiTAR, mirna_id: str, sliding: SlidingScorer, targets: list[FastaRecord], step: int, batch_size: int
 ) -> pd.DataFrame:
+    """Window table of one miRNA on a block of targets: windows that overlap densely share their target steps
+    (:class:`SlidingScorer`), sparse ones are scored row by row — whichever costs fewer operations."""
     window = model.config.target_slot
-    parts, ids, idx, starts_all, ends = [], [], [], [], []
+    seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
     for rec in targets:
-        starts, toks = target_windows(rec, window, step)
-        parts.append(toks)
+        seq = tokenize(rec.seq)
+        starts = window_starts(len(seq), window, step)
+        seqs.append(seq)
+        starts_per.append(starts)
         ids.append(np.full(len(starts), rec.id, dtype=object))
         idx.append(np.arange(len(starts)))
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
-    target_part = np.concatenate(parts)
-    tokens = np.empty((len(target_part), MIRNA_SLOT + window), dtype=np.uint8)
-    tokens[:, :MIRNA_SLOT] = prefix
-    tokens[:, MIRNA_SLOT:] = target_part
-    prob = score_tokens(model, tokens, batch_size=batch_size)
+    n_windows = sum(len(s) for s in starts_per)
+    if sliding_is_cheaper(model.config, n_windows, sum(max(len(s), window) for s in seqs)):
+        prob = sliding.score(seqs, starts_per, batch_size=batch_size)
+    else:
+        target_part = np.concatenate([window_tokens(q, s, window) for q, s in zip(seqs, starts_per)])
+        tokens = np.empty((len(target_part), MIRNA_SLOT + window), dtype=np.uint8)
+        tokens[:, :MIRNA_SLOT] = sliding.prefix.numpy()
+        tokens[:, MIRNA_SLOT:] = target_part
+        prob = score_tokens(model, tokens, batch_size=batch_size)
     return pd.DataFrame({
         "mirna_id": mirna_id,
         "target_id": np.concatenate(ids),
@@ -120,12 +123,12 @@ def scan(
                                    "mirnas": [(m.id, m.seq) for m in mirnas]})
     done = store.done()
     for m_index, mirna in enumerate(mirnas):
-        prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
+        sliding = SlidingScorer(model, mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}"))
         for b_index, block in enumerate(_blocks(iter_fasta(targets_fasta, allow_bare=True),
                                                 settings.targets_per_chunk)):
             chunk = m_index * n_blocks + b_index
             if chunk not in done:
-                store.write(chunk, _scan_block(model, mirna.id, prefix, block, settings.step, settings.batch_size))
+                store.write(chunk, _scan_block(model, mirna.id, sliding, block, settings.step, settings.batch_size))
             if progress is not None:
                 progress(len(block))
     windows = store.read()
