@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mirlens.model.architecture import MiTAR, MiTARConfig
+from mirlens.model.architecture import MiTAR, MiTARConfig, mirna_runs
 
 
 @pytest.mark.parametrize("slot", [40, 53])
@@ -33,12 +33,17 @@ def test_rows_sharing_a_mirna_share_its_steps_and_give_the_same_logits(cfg):
         for p in model.parameters():
             p.mul_(2.0)  # outputs vary (relu LSTM states of larger weights grow fast: 2.5x already amplifies rounding)
     x = torch.randint(0, 5, (64, cfg.input_len))
-    x[:, : cfg.mirna_slot] = torch.randint(0, 5, (3, cfg.mirna_slot))[torch.arange(64) % 3]  # 3 miRNAs
+    mirnas = torch.randint(0, 5, (3, cfg.mirna_slot))
+    x[:, : cfg.mirna_slot] = mirnas[torch.arange(64) // 22]  # 3 runs of one miRNA each: steps shared
+    shuffled = torch.cat((x[:40], x[40:].flip(0)))
+    shuffled[::5, : cfg.mirna_slot] = mirnas[2]  # equal miRNAs that are not adjacent: exact all the same
     with torch.no_grad():
-        layerwise = model.head(model.lstm(model.conv_pool(x)))
-        fast = model(x)
-    assert layerwise.std() > 0.03
-    assert (fast - layerwise).abs().max() <= 1e-5 * max(1.0, layerwise.abs().max().item())
+        for rows in (x, shuffled):
+            layerwise = model.head(model.lstm(model.conv_pool(rows)))
+            fast = model(rows)
+            assert layerwise.std() > 0.03
+            assert (fast - layerwise).abs().max() <= 1e-5 * max(1.0, layerwise.abs().max().item())
+    assert len(mirna_runs(x[:, : cfg.mirna_slot])[0]) == 3
 
 
 def test_score_tokens_groups_by_mirna_but_keeps_row_order():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -13,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mirlens.errors import MirlensError
 
-console = Console(stderr=True)
+NON_TERMINAL_WIDTH = 160
+"""Console width when stderr is a file or pipe (rich would assume 80 and squeeze the metric tables); $COLUMNS wins."""
+console = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else NON_TERMINAL_WIDTH)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -181,36 +181,58 @@ class ReluBiLSTM(nn.Module):
 
     def fast_final_states(self, x_tm: torch.Tensor) -> torch.Tensor:
         """Inference only (no autograd): final states (2, B, u) from time-major inputs ``x_tm`` (T, B, in), with
-        the folded parameters, preallocated buffers and 7 in-place tensor ops per step."""
+        the folded parameters, preallocated buffers and 8 in-place tensor ops per step."""
         t, b, n = x_tm.shape
-        kernel, _, bias = self.folded_parameters()
-        proj = torch.addmm(bias, x_tm.reshape(t * b, n), kernel).view(t, b, 2, 4 * self.units)
-        return self.fast_recur(torch.stack((proj[:, :, 0], proj[:, :, 1].flip(0))))
+        zf, zb = self.fast_projections(x_tm.reshape(t * b, n))
+        return self.fast_recur(zf.view(t, b, -1), zb.view(t, b, -1))
 
-    def fast_recur(self, z_in: torch.Tensor, *, forward_start: int = 0,
+    def fast_projections(self, x: torch.Tensor, out: tuple[torch.Tensor, torch.Tensor] | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Folded input projections of rows ``x`` (N, in) for the forward and the backward direction, (N, 4u)
+        each (written into ``out`` when given)."""
+        kernel, _, bias = self.folded_kernels()
+        if out is None:
+            return torch.addmm(bias[0], x, kernel[0]), torch.addmm(bias[1], x, kernel[1])
+        torch.addmm(bias[0], x, kernel[0], out=out[0])
+        torch.addmm(bias[1], x, kernel[1], out=out[1])
+        return out
+
+    def folded_kernels(self) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor, tuple[torch.Tensor, ...]]:
+        """:meth:`folded_parameters` with kernel and bias split per direction (contiguous), cached alike."""
+        folded = self.folded_parameters()
+        cached = getattr(self, "_split", None)
+        if cached is not None and cached[0] is folded:
+            return cached[1]
+        kernel, recurrent, bias = folded
+        u4 = 4 * self.units
+        split = ((kernel[:, :u4].contiguous(), kernel[:, u4:].contiguous()), recurrent,
+                 (bias[:u4].contiguous(), bias[u4:].contiguous()))
+        self._split = (folded, split)
+        return split
+
+    def fast_recur(self, zf: torch.Tensor, zb: torch.Tensor, *, forward_start: int = 0,
                    forward_state: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """Inference only: final states (2, B, u) from folded input projections (made with
-        :meth:`folded_parameters`' kernel and bias) in recurrence order, ``z_in`` (2, T, B, 4u): ``z_in[0, k]``
-        is the forward direction's input at step k, ``z_in[1, k]`` the backward direction's at step T-1-k.
+        """Inference only: final states (2, B, u) from folded input projections (:meth:`fast_projections`) of
+        every step, ``zf`` for the forward and ``zb`` for the backward direction, each (T, B, 4u) in step order.
 
-        The backward direction starts from zero states. The forward direction reads its inputs
-        ``forward_start``..T-1, starting from ``forward_state`` = (h, c), each (u,) or (B, u): its states after
-        the steps before (zeros when ``forward_start`` is 0)."""
-        t, b = z_in.shape[1:3]
+        The backward direction reads steps T-1..0 from zero states. The forward direction reads steps
+        ``forward_start``..T-1 (``zf[:forward_start]`` is not read), starting from ``forward_state`` = (h, c),
+        each (u,) or (B, u): its states after the steps before (zeros when ``forward_start`` is 0)."""
+        t, b = zb.shape[:2]
         u = self.units
         _, recurrent, _ = self.folded_parameters()
-        h = z_in.new_zeros(2, b, u)
-        c = z_in.new_zeros(2, b, u)
+        h = zb.new_zeros(2, b, u)
+        c = zb.new_zeros(2, b, u)
         if forward_start:
             h[0], c[0] = forward_state
-        z = z_in.new_empty(2, b, 4 * u)
-        relu_c = z_in.new_empty(2, b, u)
+        z = zb.new_empty(2, b, 4 * u)
+        relu_c = zb.new_empty(2, b, u)
         for step in range(t):
+            torch.addmm(zb[t - 1 - step], h[1], recurrent[1], out=z[1])
             if step < forward_start:  # backward direction only
-                torch.addmm(z_in[1, step], h[1], recurrent[1], out=z[1])
                 _cell_inplace(z[1], c[1], h[1], relu_c[1], u)
             else:
-                torch.baddbmm(z_in[:, step], h, recurrent, out=z)
+                torch.addmm(zf[step], h[0], recurrent[0], out=z[0])
                 _cell_inplace(z, c, h, relu_c, u)
         return h
 
@@ -228,6 +250,15 @@ class ReluBiLSTM(nn.Module):
             torch.addmm(proj_f[step], h, recurrent[0], out=z)
             _cell_inplace(z, c, h, relu_c, u)
         return h, c
+
+
+def mirna_runs(prefixes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Runs of equal consecutive rows: (first row of each run (R, M), run index of every row (B,)). Rows sorted
+    by miRNA (as :func:`mirlens.predict.score.score_tokens` batches them) give one run per distinct miRNA; in any
+    order the result is still exact, only less shared."""
+    new_run = torch.ones(len(prefixes), dtype=torch.bool)
+    new_run[1:] = (prefixes[1:] != prefixes[:-1]).any(dim=1)
+    return prefixes[new_run], torch.cumsum(new_run, 0) - 1
 
 
 def _cell_inplace(z: torch.Tensor, c: torch.Tensor, h: torch.Tensor, relu_c: torch.Tensor, u: int) -> None:
@@ -333,24 +364,22 @@ class MiTAR(nn.Module):
         c = self.config
         n = StepKinds.of(c).n_mirna
         b = tokens.shape[0]
-        uniq, inv = (torch.unique(tokens[:, : c.mirna_slot], dim=0, return_inverse=True) if n and b > 1
-                     else (None, None))
+        uniq, inv = mirna_runs(tokens[:, : c.mirna_slot]) if n and b > 1 else (None, None)
         if uniq is None or len(uniq) > b // 2:
             h = self.lstm.fast_final_states(self.fast_pool_tm(tokens))
             return self.head(torch.cat((h[0], h[1]), dim=-1))
-        kernel, _, bias = self.lstm.folded_parameters()
-        u4 = 4 * self.lstm.units
+        lstm = self.lstm
         t = c.steps
         mirna_pooled = self.fast_pool_tm(uniq[:, : c.pool * n + c.conv_width - 1])  # (n, U, F)
-        mirna_proj = torch.addmm(bias, mirna_pooled.reshape(-1, c.conv_filters), kernel).view(n, -1, 2 * u4)
-        h_f, c_f = self.lstm.fast_forward_state(mirna_proj[..., :u4])
+        mirna_f, mirna_b = lstm.fast_projections(mirna_pooled.reshape(-1, c.conv_filters))
+        u4 = mirna_f.shape[-1]
+        h_f, c_f = lstm.fast_forward_state(mirna_f.view(n, -1, u4))
         rest = self.fast_pool_tm(tokens[:, c.pool * n :])  # (T - n, B, F)
-        proj = torch.addmm(bias, rest.reshape(-1, c.conv_filters), kernel).view(t - n, b, 2 * u4)
-        z_in = tokens.new_empty((2, t, b, u4), dtype=proj.dtype)  # recurrence order (see fast_recur)
-        z_in[0, n:] = proj[..., :u4]
-        z_in[1, : t - n] = proj[..., u4:].flip(0)
-        z_in[1, t - n :] = mirna_proj[:, inv, u4:].flip(0)
-        h = self.lstm.fast_recur(z_in, forward_start=n, forward_state=(h_f[inv], c_f[inv]))
+        zf = rest.new_empty(t, b, u4)
+        zb = rest.new_empty(t, b, u4)
+        lstm.fast_projections(rest.view(-1, c.conv_filters), out=(zf[n:].view(-1, u4), zb[n:].view(-1, u4)))
+        torch.index_select(mirna_b.view(n, -1, u4), 1, inv, out=zb[:n])
+        h = lstm.fast_recur(zf, zb, forward_start=n, forward_state=(h_f[inv], c_f[inv]))
         return self.head(torch.cat((h[0], h[1]), dim=-1))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

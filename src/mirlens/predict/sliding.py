@@ -66,12 +66,8 @@ class SlidingScorer:
         self.cfg = cfg
         self.kinds = kinds = StepKinds.of(cfg)
         self.prefix = torch.from_numpy(np.asarray(prefix, dtype=np.int64))
-        kernel, _, bias = model.lstm.folded_parameters()
         u4 = 4 * cfg.lstm_units
         self.u4 = u4
-        # per-direction halves of the folded projection: (in, 4u) and (4u,)
-        self.kernel = (kernel[:, :u4].contiguous(), kernel[:, u4:].contiguous())
-        self.bias = (bias[:u4].contiguous(), bias[u4:].contiguous())
         self.conv_w = model.conv.weight.permute(1, 2, 0).reshape(-1, cfg.conv_filters)  # rows (embed, width)
         with torch.inference_mode():
             n = kinds.n_mirna
@@ -86,7 +82,7 @@ class SlidingScorer:
             self.tables = self._junction_tables()
 
     def _project(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return (torch.addmm(self.bias[0], pooled, self.kernel[0]), torch.addmm(self.bias[1], pooled, self.kernel[1]))
+        return self.model.lstm.fast_projections(pooled)
 
     def window_tokens_read(self, q: int) -> int:
         """How many window nucleotides junction step ``q`` reads."""
@@ -136,8 +132,7 @@ class SlidingScorer:
             with torch.inference_mode():
                 conv = self._conv(tokens[p0 : p1 + cfg.pool - 1 + cfg.conv_width - 1, None])[:, 0]  # (p1-p0+P-1, F)
                 pooled = conv.unfold(0, cfg.pool, 1).amax(dim=-1).clamp_min_(0.0)  # (p1 - p0, F)
-                for d in range(2):
-                    torch.addmm(self.bias[d], pooled, self.kernel[d], out=out[d][p0:p1])
+                self.model.lstm.fast_projections(pooled, out=(out[0][p0:p1], out[1][p0:p1]))
 
         for _ in map_batches(chunk, range(0, max(usable, 0), CONV_ROWS_PER_GEMM)):
             pass
@@ -202,29 +197,28 @@ class SlidingScorer:
         r_tab = [self.window_tokens_read(q) for q in range(kinds.n_mirna, q_tab_end)]
         n_comp = kinds.first_target - q_tab_end
         b = len(g)
-        z_in = torch.empty(2, t_steps, b, u4)  # recurrence order: backward input k is step T-1-k
-        for q in range(kinds.n_mirna):
-            z_in[1, t_steps - 1 - q] = self.mirna_proj_b[q]
+        zf = torch.empty(t_steps, b, u4)  # forward inputs of steps 0..n_mirna-1 are not read
+        zb = torch.empty(t_steps, b, u4)
+        zb[: kinds.n_mirna] = self.mirna_proj_b[:, None]
         if r_tab:  # tabulated junction steps, indexed by the window's first nucleotides
             digits = stream_t[g[:, None] + torch.arange(r_tab[-1])] * cfg.vocab ** torch.arange(r_tab[-1])
             codes = digits.cumsum(dim=1)
             for i, q in enumerate(range(kinds.n_mirna, q_tab_end)):
                 code = codes[:, r_tab[i] - 1]
-                torch.index_select(self.tables[i][0], 0, code, out=z_in[0, q])
-                torch.index_select(self.tables[i][1], 0, code, out=z_in[1, t_steps - 1 - q])
+                torch.index_select(self.tables[i][0], 0, code, out=zf[q])
+                torch.index_select(self.tables[i][1], 0, code, out=zb[q])
         if n_comp:  # computed junction steps: the miRNA tail, then the window's first nucleotides
             n_win_tok = p * kinds.first_target + k - 1 - m
             win_tok = stream_t[g[:, None] + torch.arange(n_win_tok)]  # (B, n_win_tok)
             jt = torch.cat((self.prefix[p * q_tab_end : m].expand(b, -1), win_tok), dim=1).t()  # (L_j, B)
             conv = self._conv(jt)[: p * n_comp]
             pooled = self._pool(conv.view(n_comp, p, b, -1)).view(n_comp * b, -1)
-            proj_f, proj_b = self._project(pooled)
-            z_in[0, q_tab_end : kinds.first_target] = proj_f.view(n_comp, b, u4)
-            z_in[1, t_steps - kinds.first_target : t_steps - q_tab_end] = proj_b.view(n_comp, b, u4).flip(0)
+            self.model.lstm.fast_projections(pooled, out=(zf[q_tab_end : kinds.first_target].view(-1, u4),
+                                                          zb[q_tab_end : kinds.first_target].view(-1, u4)))
         if kinds.n_target:  # target steps: gathered from the UTR's own projections
-            idx = g[None, :] + (torch.arange(kinds.first_target, t_steps) * p - m)[:, None]  # (n_target, B)
-            torch.index_select(utr[0], 0, idx.reshape(-1), out=z_in[0, kinds.first_target :].view(-1, u4))
-            torch.index_select(utr[1], 0, idx.flip(0).reshape(-1), out=z_in[1, : kinds.n_target].view(-1, u4))
-        h = self.model.lstm.fast_recur(z_in, forward_start=kinds.n_mirna, forward_state=self.forward_state)
+            idx = (g[None, :] + (torch.arange(kinds.first_target, t_steps) * p - m)[:, None]).reshape(-1)
+            torch.index_select(utr[0], 0, idx, out=zf[kinds.first_target :].view(-1, u4))
+            torch.index_select(utr[1], 0, idx, out=zb[kinds.first_target :].view(-1, u4))
+        h = self.model.lstm.fast_recur(zf, zb, forward_start=kinds.n_mirna, forward_state=self.forward_state)
         out = self.model.head(torch.cat((h[0], h[1]), dim=-1))
         return (out if logits else torch.sigmoid(out)).numpy()
