@@ -252,6 +252,16 @@ class ReluBiLSTM(nn.Module):
         return h, c
 
 
+def _max_over_pool(conv: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = conv.amax(dim=1)`` for (S, P, B, F) without amax's fill of ``out`` (an elementwise maximum)."""
+    if conv.shape[1] == 1:
+        out.copy_(conv[:, 0])
+        return
+    torch.maximum(conv[:, 0], conv[:, 1], out=out)
+    for j in range(2, conv.shape[1]):
+        torch.maximum(out, conv[:, j], out=out)
+
+
 def mirna_runs(prefixes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Runs of equal consecutive rows: (first row of each run (R, M), run index of every row (B,)). Rows sorted
     by miRNA (as :func:`mirlens.predict.score.score_tokens` batches them) give one run per distinct miRNA; in any
@@ -351,7 +361,7 @@ class MiTAR(nn.Module):
             s1 = min(s0 + POOL_STEPS_PER_GEMM, steps)
             rows = win[c.pool * s0 : c.pool * s1].reshape(-1, weight.shape[0])
             conv = torch.addmm(self.conv.bias, rows, weight).view(s1 - s0, c.pool, b, -1)
-            torch.amax(conv, dim=1, out=pooled[s0:s1])
+            _max_over_pool(conv, pooled[s0:s1])
         return pooled.clamp_min_(0.0)
 
     def fast_logits(self, tokens: torch.Tensor) -> torch.Tensor:
