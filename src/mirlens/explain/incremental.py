@@ -25,7 +25,7 @@ import torch
 
 from mirlens.explain.engine import DEFAULT_BATCH, full_engine, register_engine
 from mirlens.explain.mutants import Mutants
-from mirlens.model.architecture import MiTAR, hard_sigmoid
+from mirlens.model.architecture import MiTAR, folded_cell_
 from mirlens.predict.threads import map_batches
 
 PAIRS_PER_CHUNK = 128
@@ -46,29 +46,30 @@ def changed_span(mutants: Mutants, tokens: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 class _Base:
-    """The unmutated pass of a chunk of pairs: projections and every step's LSTM states."""
+    """The unmutated pass of a chunk of pairs: folded input projections ``zf``/``zb`` (T, P, 4u) and every
+    step's LSTM states ``h``/``c`` (2, T, P, u) (direction, step: the state after processing that step), computed
+    with exactly the arithmetic of :meth:`MiTAR.fast_logits` (folded parameters, same operations)."""
 
     def __init__(self, model: MiTAR, tokens: torch.Tensor):
         lstm = model.lstm
         u = lstm.units
-        pooled = model.conv_pool(tokens)
-        self.proj = lstm.input_projection(pooled)  # (P, T, 2, 4u)
-        p, t = self.proj.shape[:2]
-        self.h = self.proj.new_zeros(p, t, 2, u)  # state after processing step t (fwd) / step t (bwd)
-        self.c = self.proj.new_zeros(p, t, 2, u)
-        h = self.proj.new_zeros(2, p, u)
-        c = self.proj.new_zeros(2, p, u)
+        pooled = model.fast_pool_tm(tokens)  # (T, P, F)
+        t, p, f = pooled.shape
+        zf, zb = lstm.fast_projections(pooled.reshape(-1, f))
+        self.zf, self.zb = zf.view(t, p, -1), zb.view(t, p, -1)
+        self.h = pooled.new_empty(2, t, p, u)
+        self.c = pooled.new_empty(2, t, p, u)
+        _, rec, _ = lstm.folded_parameters()
+        h = pooled.new_zeros(2, p, u)
+        c = pooled.new_zeros(2, p, u)
+        z = pooled.new_empty(2, p, 4 * u)
+        relu_c = pooled.new_empty(2, p, u)
         for step in range(t):
-            z = torch.stack((self.proj[:, step, 0], self.proj[:, t - 1 - step, 1])).baddbmm_(h, lstm.recurrent)
-            h, c = _cell(z, c, u)
-            self.h[:, step, 0], self.c[:, step, 0] = h[0], c[0]
-            self.h[:, t - 1 - step, 1], self.c[:, t - 1 - step, 1] = h[1], c[1]
-
-
-def _cell(z: torch.Tensor, c: torch.Tensor, u: int) -> tuple[torch.Tensor, torch.Tensor]:
-    gates = hard_sigmoid(z)
-    c = gates[..., u : 2 * u] * c + gates[..., :u] * torch.relu(z[..., 2 * u : 3 * u])
-    return gates[..., 3 * u :] * torch.relu(c), c
+            torch.addmm(self.zb[t - 1 - step], h[1], rec[1], out=z[1])
+            torch.addmm(self.zf[step], h[0], rec[0], out=z[0])
+            folded_cell_(z, c, h, relu_c, u)
+            self.h[0, step], self.c[0, step] = h[0], c[0]
+            self.h[1, t - 1 - step], self.c[1, t - 1 - step] = h[1], c[1]
 
 
 def _run_group(model: MiTAR, base: _Base, local: torch.Tensor, mutated: torch.Tensor, start: int,
@@ -79,48 +80,37 @@ def _run_group(model: MiTAR, base: _Base, local: torch.Tensor, mutated: torch.Te
     lstm = model.lstm
     u = lstm.units
     t_steps = cfg.steps
-    pool = cfg.pool
     # conv over the band only: conv positions pool*start .. pool*(start+band)-1 read tokens up to +width-1
-    first = pool * start
-    n_conv = pool * band
-    span = mutated[:, first : first + n_conv + cfg.conv_width - 1]
-    x = model.embedding(span.long())
-    win = x.unfold(1, cfg.conv_width, 1).transpose(2, 3).reshape(len(span) * n_conv, -1)
-    conv = torch.addmm(model.conv.bias, win, model.conv_weight_matrix()).reshape(len(span), band, pool, -1)
-    pooled = torch.relu(conv.amax(dim=2))
-    proj_band = lstm.input_projection(pooled)  # (B, band, 2, 4u)
+    first = cfg.pool * start
+    span = mutated[:, first : first + cfg.pool * band + cfg.conv_width - 1].long()
+    pooled = model.fast_pool_tm(span)  # (band, B, F)
+    b = len(local)
+    pf, pb = lstm.fast_projections(pooled.reshape(band * b, -1))
+    pf, pb = pf.view(band, b, -1), pb.view(band, b, -1)
     stop = start + band - 1
-    # forward: base state before the band, then run to the end
-    if start > 0:
-        h_f, c_f = base.h[local, start - 1, 0], base.c[local, start - 1, 0]
-    else:
-        h_f = proj_band.new_zeros(len(local), u)
-        c_f = proj_band.new_zeros(len(local), u)
-    # backward: base state after the band (the backward pass reaches step stop+1 before the band)
-    if stop < t_steps - 1:
-        h_b, c_b = base.h[local, stop + 1, 1], base.c[local, stop + 1, 1]
-    else:
-        h_b = proj_band.new_zeros(len(local), u)
-        c_b = proj_band.new_zeros(len(local), u)
-    rec = lstm.recurrent
-    n_fwd = t_steps - start
-    n_bwd = stop + 1
-    h = torch.stack((h_f, h_b))
-    c = torch.stack((c_f, c_b))
+    h = pooled.new_zeros(2, b, u)
+    c = pooled.new_zeros(2, b, u)
+    if start > 0:  # forward: the base state before the band, then run to the end
+        h[0], c[0] = base.h[0, start - 1, local], base.c[0, start - 1, local]
+    if stop < t_steps - 1:  # backward: the base state after the band, then run down to step 0
+        h[1], c[1] = base.h[1, stop + 1, local], base.c[1, stop + 1, local]
+    _, rec, _ = lstm.folded_parameters()
+    z = pooled.new_empty(2, b, 4 * u)
+    relu_c = pooled.new_empty(2, b, u)
+    n_fwd, n_bwd = t_steps - start, stop + 1
     for i in range(max(n_fwd, n_bwd)):
-        tf = start + i
-        tb = stop - i
-        zin_f = (proj_band[:, tf - start, 0] if tf <= stop else base.proj[local, tf, 0]) if i < n_fwd else None
-        zin_b = (proj_band[:, tb - start, 1] if tb >= start else base.proj[local, tb, 1]) if i < n_bwd else None
-        if zin_f is not None and zin_b is not None:
-            z = torch.stack((zin_f, zin_b)).baddbmm_(h, rec)
-            h, c = _cell(z, c, u)
-        elif zin_f is not None:
-            hf, cf = _cell(torch.addmm(zin_f, h[0], rec[0]), c[0], u)
-            h, c = torch.stack((hf, h[1])), torch.stack((cf, c[1]))
+        fwd, bwd = i < n_fwd, i < n_bwd
+        if bwd:
+            tb = stop - i
+            torch.addmm(pb[tb - start] if tb >= start else base.zb[tb, local], h[1], rec[1], out=z[1])
+        if fwd:
+            tf = start + i
+            torch.addmm(pf[tf - start] if tf <= stop else base.zf[tf, local], h[0], rec[0], out=z[0])
+        if fwd and bwd:
+            folded_cell_(z, c, h, relu_c, u)
         else:
-            hb, cb = _cell(torch.addmm(zin_b, h[1], rec[1]), c[1], u)
-            h, c = torch.stack((h[0], hb)), torch.stack((c[0], cb))
+            d = 0 if fwd else 1
+            folded_cell_(z[d], c[d], h[d], relu_c[d], u)
     return torch.sigmoid(model.head(torch.cat((h[0], h[1]), dim=-1)))
 
 

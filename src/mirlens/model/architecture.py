@@ -230,10 +230,10 @@ class ReluBiLSTM(nn.Module):
         for step in range(t):
             torch.addmm(zb[t - 1 - step], h[1], recurrent[1], out=z[1])
             if step < forward_start:  # backward direction only
-                _cell_inplace(z[1], c[1], h[1], relu_c[1], u)
+                folded_cell_(z[1], c[1], h[1], relu_c[1], u)
             else:
                 torch.addmm(zf[step], h[0], recurrent[0], out=z[0])
-                _cell_inplace(z, c, h, relu_c, u)
+                folded_cell_(z, c, h, relu_c, u)
         return h
 
     def fast_forward_state(self, proj_f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -248,7 +248,7 @@ class ReluBiLSTM(nn.Module):
         relu_c = proj_f.new_empty(b, u)
         for step in range(t):
             torch.addmm(proj_f[step], h, recurrent[0], out=z)
-            _cell_inplace(z, c, h, relu_c, u)
+            folded_cell_(z, c, h, relu_c, u)
         return h, c
 
 
@@ -271,8 +271,9 @@ def mirna_runs(prefixes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return prefixes[new_run], torch.cumsum(new_run, 0) - 1
 
 
-def _cell_inplace(z: torch.Tensor, c: torch.Tensor, h: torch.Tensor, relu_c: torch.Tensor, u: int) -> None:
-    """One LSTM cell update in place, on folded pre-activations ``z`` (gates i, f, o, then the cell candidate)."""
+def folded_cell_(z: torch.Tensor, c: torch.Tensor, h: torch.Tensor, relu_c: torch.Tensor, u: int) -> None:
+    """One LSTM cell update in place (``c``, ``h``; ``z`` and ``relu_c`` are scratch), on folded pre-activations
+    ``z = x W' + b' + h U'`` (:meth:`ReluBiLSTM.folded_parameters`: gates i, f, o, then the cell candidate)."""
     z[..., : 3 * u].clamp_(0.0, 1.0)  # i, f, o gates
     cand = z[..., 3 * u :].clamp_min_(0.0)  # relu cell candidate
     c.mul_(z[..., u : 2 * u]).addcmul_(z[..., :u], cand)
