@@ -1,11 +1,12 @@
 """Scoring throughput: mirlens vs the original Keras model on the same pairs, and vs this machine's GEMM rate.
 
-    python benchmarks/bench_scoring.py [--pairs 20000] [--rounds 3] [--keras-python PATH] [--precision fp32|bf16]
+    python benchmarks/bench_scoring.py [--pairs 20000] [--rounds 3] [--single 300] [--utrs 40] [--keras-python PATH]
 
 Prints, measured side by side in one run (A B A B ...): pairs/s at batch 1024 and one pair per call for mirlens
 and (when an interpreter with TensorFlow + tf_keras is given by --keras-python / $MIRLENS_KERAS_PYTHON, or is
-this one) for the original miTAR2 .h5 model; achieved nominal GFLOP/s (7.0 MFLOP per miTAR2 forward pass) next
-to torch.mm's GFLOP/s; UTR scanning windows/s (shared target steps, mirlens.predict.sliding) vs the original
+this one) for the original miTAR2 .h5 model; achieved nominal GFLOP/s (7.0 MFLOP per miTAR2 forward pass; rows
+that share a miRNA share its first 7 of 27 steps, so mirlens computes less than nominal) next to torch.mm's
+GFLOP/s; UTR scanning windows/s (shared target steps, mirlens.predict.sliding) vs the original
 per-fragment loop and vs scoring the same windows row by row; the largest probability differences.
 """
 
