@@ -100,7 +100,11 @@ def main() -> None:
     print(f"mirlens  batch 1   : {np.median(ours_1):10,.0f} pairs/s")
     if exe:
         kp = np.load(tokens_file + ".keras_probs.npy")
-        print(f"Keras    batch 1024: {np.median(keras_b):10,.0f} pairs/s   (TensorFlow via {exe})")
+        print(f"Keras    batch 1024: {np.median(keras_b):10,.0f} pairs/s   (TensorFlow via {exe}; per round: "
+              f"{', '.join(f'{v:,.0f}' for v in keras_b)} -- a fresh process each round; on our 2-core machine "
+              f"TensorFlow runs at either ~12k or ~21.5k pairs/s from one launch to the next)")
+        print(f"mirlens  batch 1024 per round: {', '.join(f'{v:,.0f}' for v in ours_b)}; ratio to the fastest "
+              f"Keras round: {med / max(keras_b):.2f}x")
         print(f"Keras    batch 1   : {np.median(keras_1):10,.1f} pairs/s")
         print(f"ratio mirlens/Keras: batch 1024 {med / np.median(keras_b):.2f}x, "
               f"batch 1 {np.median(ours_1) / np.median(keras_1):.1f}x   "
