@@ -75,8 +75,9 @@ class StepKinds:
     def of(cls, cfg: MiTARConfig) -> StepKinds:
         """The step kinds of a model shape."""
         m, k, p = cfg.mirna_slot, cfg.conv_width, cfg.pool
-        # step q pools conv positions P q .. P q + P - 1, each reading tokens i .. i + K - 1
-        n_mirna = max(0, (m - k - p + 1) // p + 1) if m - k - p + 1 >= 0 else 0
+        # miRNA step: its last conv position P q + P - 1 reads up to token P q + P + K - 3 <= M - 1;
+        # target step: its first conv position P q reads from token P q >= M
+        n_mirna = (m - k - p + 1) // p + 1 if m - k - p + 1 >= 0 else 0
         first_target = min(-(-m // p), cfg.steps)
         return cls(n_mirna=min(n_mirna, first_target), first_target=first_target, steps=cfg.steps)
 
