@@ -124,8 +124,10 @@ class SlidingScorer:
         of a token stream (positions whose conv would run past the end get zeros; no window uses them)."""
         cfg = self.cfg
         n = len(tokens)
-        out = (torch.zeros(n, self.u4), torch.zeros(n, self.u4))
         usable = n - cfg.conv_width + 1 - (cfg.pool - 1)  # pooled features fully inside the stream
+        out = (torch.empty(n, self.u4), torch.empty(n, self.u4))
+        for o in out:
+            o[max(usable, 0) :] = 0.0
 
         def chunk(p0: int) -> None:
             p1 = min(p0 + CONV_ROWS_PER_GEMM, usable)
