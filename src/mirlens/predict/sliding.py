@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from mirlens.model.architecture import MiTAR, MiTARConfig, StepKinds
 from mirlens.predict.threads import map_batches
@@ -68,7 +69,7 @@ class SlidingScorer:
         self.prefix = torch.from_numpy(np.asarray(prefix, dtype=np.int64))
         u4 = 4 * cfg.lstm_units
         self.u4 = u4
-        self.conv_w = model.conv.weight.permute(1, 2, 0).reshape(-1, cfg.conv_filters)  # rows (embed, width)
+        self.conv_w = model.conv.weight.permute(2, 1, 0).reshape(-1, cfg.conv_filters)  # rows (width, embed)
         with torch.inference_mode():
             n = kinds.n_mirna
             self.mirna_proj_b = torch.empty(0, u4)
@@ -108,11 +109,10 @@ class SlidingScorer:
 
     def _conv(self, tokens_tm: torch.Tensor) -> torch.Tensor:
         """Raw conv output (L - K + 1, B, F) of time-major tokens (L, B)."""
-        cfg = self.cfg
-        x = self.model.embedding(tokens_tm)  # (L, B, E)
-        win = x.unfold(0, cfg.conv_width, 1)  # (L - K + 1, B, E, K)
-        n, b = win.shape[:2]
-        return torch.addmm(self.model.conv.bias, win.reshape(n * b, -1), self.conv_w).view(n, b, -1)
+        taps = tokens_tm.unfold(0, self.cfg.conv_width, 1)  # (L - K + 1, B, K)
+        n, b = taps.shape[:2]
+        rows = F.embedding(taps, self.model.embedding.weight).view(n * b, -1)  # im2col, as MiTAR.fast_pool_tm
+        return torch.addmm(self.model.conv.bias, rows, self.conv_w).view(n, b, -1)
 
     @staticmethod
     def _pool(conv: torch.Tensor) -> torch.Tensor:
