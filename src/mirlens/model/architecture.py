@@ -267,7 +267,7 @@ def mirna_runs(prefixes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Runs of equal consecutive rows: (first row of each run (R, M), run index of every row (B,)). Rows sorted
     by miRNA (as :func:`mirlens.predict.score.score_tokens` batches them) give one run per distinct miRNA; in any
     order the result is still exact, only less shared."""
-    new_run = torch.ones(len(prefixes), dtype=torch.bool)
+    new_run = torch.ones(len(prefixes), dtype=torch.bool, device=prefixes.device)
     new_run[1:] = (prefixes[1:] != prefixes[:-1]).any(dim=1)
     return prefixes[new_run], torch.cumsum(new_run, 0) - 1
 
