@@ -10,9 +10,11 @@ unmutated pass of the same pair (fastISM's idea, carried through the recurrent l
   start to the end; the backward direction's states after the band are the base pass's; it is re-run from the band
   end down to step 0. Only the small recurrent products (h -> 4h, 32 x 128) run for those steps.
 
-Mutants are processed per chunk of base pairs (base states kept for the chunk only) and, within a chunk, grouped
-by band start so that every row of a batch runs the same steps. Results equal the full engine's to float32
-rounding (tests: max abs difference <= 1e-5). Rows whose changed span is wider than the band limit, and models
+Mutants are processed per chunk of base pairs (base states kept for the chunk only; chunks run side by side on
+worker threads) and, within a chunk, grouped by band start so that every row of a batch runs the same steps. Every
+step uses exactly the arithmetic of :meth:`MiTAR.fast_logits` (folded LSTM parameters, the same conv and in-place
+cell update), so results equal the full engine's to the last bits of float32 (1.2e-7 over 882k mutants of the
+original miTAR2; tests: max abs difference <= 1e-5). Rows whose changed span is wider than the band limit, and models
 that are not :class:`MiTAR`, go to the full engine.
 """
 
