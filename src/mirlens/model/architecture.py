@@ -355,16 +355,21 @@ class MiTAR(nn.Module):
         c = self.config
         b = tokens.shape[0]
         taps = tokens.t().unfold(0, c.conv_width, 1)  # (L_conv, B, width): the tokens each conv position reads
-        weight = self.conv.weight.permute(2, 1, 0).reshape(-1, c.conv_filters)  # rows (width, embed)
         steps = taps.shape[0] // c.pool
         pooled = self.conv.bias.new_empty(steps, b, c.conv_filters)
         for s0 in range(0, steps, POOL_STEPS_PER_GEMM):
             s1 = min(s0 + POOL_STEPS_PER_GEMM, steps)
-            # im2col by embedding lookup (rows written in order; faster than copying an unfolded float view)
-            rows = F.embedding(taps[c.pool * s0 : c.pool * s1], self.embedding.weight).view(-1, weight.shape[0])
-            conv = torch.addmm(self.conv.bias, rows, weight).view(s1 - s0, c.pool, b, -1)
+            conv = self.fast_conv(taps[c.pool * s0 : c.pool * s1]).view(s1 - s0, c.pool, b, -1)
             _max_over_pool(conv, pooled[s0:s1])
         return pooled.clamp_min_(0.0)
+
+    def fast_conv(self, taps: torch.Tensor) -> torch.Tensor:
+        """Inference: raw conv output (..., filters) (before relu) of token windows ``taps`` (..., width), im2col
+        by an embedding lookup (rows written in order; faster than copying an unfolded float view). Every fast
+        path computes its conv here, so that they all round alike."""
+        weight = self.conv.weight.permute(2, 1, 0).reshape(-1, self.config.conv_filters)  # rows (width, embed)
+        rows = F.embedding(taps, self.embedding.weight).view(-1, weight.shape[0])
+        return torch.addmm(self.conv.bias, rows, weight).view(*taps.shape[:-1], -1)
 
     def fast_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """Inference-only forward pass (no autograd, dropout off): the same logits as the layer-by-layer path

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from mirlens.model.architecture import MiTAR, MiTARConfig, StepKinds
 from mirlens.predict.threads import map_batches
@@ -69,7 +68,6 @@ class SlidingScorer:
         self.prefix = torch.from_numpy(np.asarray(prefix, dtype=np.int64))
         u4 = 4 * cfg.lstm_units
         self.u4 = u4
-        self.conv_w = model.conv.weight.permute(2, 1, 0).reshape(-1, cfg.conv_filters)  # rows (width, embed)
         with torch.inference_mode():
             n = kinds.n_mirna
             self.mirna_proj_b = torch.empty(0, u4)
@@ -81,6 +79,8 @@ class SlidingScorer:
                 h, c = model.lstm.fast_forward_state(proj_f[:, None])
                 self.forward_state = (h[0], c[0])
             self.tables = self._junction_tables()
+        self.q_tab_end = kinds.n_mirna + len(self.tables)  # junction steps before this one are tabulated
+        self.r_tab = [self.window_tokens_read(q) for q in range(kinds.n_mirna, self.q_tab_end)]
 
     def _project(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.lstm.fast_projections(pooled)
@@ -109,10 +109,7 @@ class SlidingScorer:
 
     def _conv(self, tokens_tm: torch.Tensor) -> torch.Tensor:
         """Raw conv output (L - K + 1, B, F) of time-major tokens (L, B)."""
-        taps = tokens_tm.unfold(0, self.cfg.conv_width, 1)  # (L - K + 1, B, K)
-        n, b = taps.shape[:2]
-        rows = F.embedding(taps, self.model.embedding.weight).view(n * b, -1)  # im2col, as MiTAR.fast_pool_tm
-        return torch.addmm(self.model.conv.bias, rows, self.conv_w).view(n, b, -1)
+        return self.model.fast_conv(tokens_tm.unfold(0, self.cfg.conv_width, 1))
 
     @staticmethod
     def _pool(conv: torch.Tensor) -> torch.Tensor:
@@ -195,8 +192,7 @@ class SlidingScorer:
         cfg, kinds = self.cfg, self.kinds
         m, p, k = cfg.mirna_slot, cfg.pool, cfg.conv_width
         t_steps, u4 = kinds.steps, self.u4
-        q_tab_end = kinds.n_mirna + len(self.tables)
-        r_tab = [self.window_tokens_read(q) for q in range(kinds.n_mirna, q_tab_end)]
+        q_tab_end, r_tab = self.q_tab_end, self.r_tab
         n_comp = kinds.first_target - q_tab_end
         b = len(g)
         zf = torch.empty(t_steps, b, u4)  # forward inputs of steps 0..n_mirna-1 are not read
