@@ -130,3 +130,35 @@ def test_cli_train_rejects_bad_settings(tmp_path, args, message):
     res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(tmp_path / "r"), *args])
     assert res.exit_code != 0
     assert message in res.output and "Traceback" not in res.output
+
+
+def test_init_continues_from_a_models_weights(tmp_path):
+    pairs = learnable_pairs(160, seed=3)
+    first = train(pairs, tmp_path / "first", settings=replace(SETTINGS, max_epochs=2), target_slot=40)
+    # zero epochs of learning would leave the weights as they were: check that training starts from them
+    cont = train(pairs, tmp_path / "cont", settings=replace(SETTINGS, max_epochs=1, lr=1e-12), target_slot=40,
+                 init=str(tmp_path / "first"))
+    w0, w1 = weights(tmp_path / "first"), weights(tmp_path / "cont")
+    assert all(np.allclose(w0[k], w1[k], atol=1e-6) for k in w0)
+    card = cont.card
+    assert card["init"]["model"] == "first" and len(card["init"]["weights_sha256"]) == 64
+    assert card["init"]["best_epoch"] == first.card["best_epoch"]
+    fresh = train(pairs, tmp_path / "fresh", settings=replace(SETTINGS, max_epochs=1, lr=1e-12), target_slot=40)
+    assert not np.allclose(weights(tmp_path / "fresh")["conv.weight"], w0["conv.weight"], atol=1e-3)
+    assert isinstance(fresh.card["init"], str) and fresh.card["init"].startswith("fresh")
+    # a run directory's checkpoint is keyed by the initial weights: --init into a fresh-run directory is refused
+    with pytest.raises(Exception, match="other data or settings"):
+        train(pairs, tmp_path / "fresh", settings=replace(SETTINGS, max_epochs=1, lr=1e-12), target_slot=40,
+              init=str(tmp_path / "first"))
+
+
+def test_init_rejects_another_architecture(tmp_path):
+    pairs = learnable_pairs(80, seed=4)
+    train(pairs, tmp_path / "slot40", settings=replace(SETTINGS, max_epochs=1), target_slot=40)
+    pairs_file = tmp_path / "pairs.tsv"
+    pairs.to_csv(pairs_file, sep="\t", index=False)
+    res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(tmp_path / "r"), "--target-slot", "53",
+                              "--init", str(tmp_path / "slot40"), "--max-epochs", "1", "--threads", "1"])
+    assert res.exit_code != 0
+    assert "architecture does not fit" in res.output and "target_slot 40" in res.output
+    assert "Traceback" not in res.output

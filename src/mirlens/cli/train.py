@@ -155,6 +155,9 @@ def train_cmd(
                                              "directory's name).")] = None,
     overwrite: OverwriteOpt = False,
     data_dir: DataDirOpt = None,
+    init: Annotated[str | None, typer.Option("--init", help="Start from this model's weights (name, directory "
+                                             "or .h5; same architecture) with a fresh optimizer: continue a "
+                                             "training or fine-tune a model on your data.")] = None,
 ) -> None:
     """Train a miTAR model with the original protocol (split 20% test, 20% validation; Adam; early stopping on
     validation accuracy), keeping the best epoch. Independent test pairs of the named data sets never enter
@@ -166,9 +169,11 @@ def train_cmd(
                   data_dir=data_dir, overwrite=overwrite)
     if repeats < 1:
         raise MirlensError(f"--repeats must be >= 1 (got {repeats})")
+    if repeats > 1 and init is not None:
+        raise MirlensError("--init and --repeats exclude each other (repeats start from fresh weights)")
     if repeats == 1:
         with TrainProgress() as progress:
-            report = train(data, output, settings=settings, name=name, callback=progress, **common)
+            report = train(data, output, settings=settings, name=name, callback=progress, init=init, **common)
         console.print(metrics_table(report.metrics, ["part"], title=f"best epoch {report.card['best_epoch']} of "
                                     f"{report.card['epochs']} ({report.card['seconds_per_epoch']:.1f} s/epoch)"))
         console.print(f"model written to {output}")

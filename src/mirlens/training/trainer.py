@@ -354,11 +354,41 @@ def _round(d: dict, digits: int = 6) -> dict:
     return {k: (round(v, digits) if isinstance(v, float) and math.isfinite(v) else v) for k, v in d.items()}
 
 
+def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dict | None]:
+    """The model training starts from: freshly initialised (``init=None``), or a copy of the weights of ``init``
+    (a model name, directory or .h5 file, or a :class:`MiTAR`) to continue training or fine-tune it. Returns the
+    model and, for ``init``, what the card records of it (name, weights digest, the card's best epoch)."""
+    if init is None:
+        return init_model(config, seed), None
+    if isinstance(init, MiTAR):
+        source, meta = init, {"name": "<model>", "card": {}}
+    else:
+        from mirlens.model.store import load_model
+
+        source, meta = load_model(init, with_meta=True)
+    theirs = replace(source.config, dropout=config.dropout)
+    if theirs != config:
+        diff = ", ".join(f"{k} {v} (data needs {config.to_dict()[k]})" for k, v in theirs.to_dict().items()
+                         if config.to_dict()[k] != v)
+        raise MirlensError(f"--init {meta.get('name', init)}: its architecture does not fit this training: {diff}")
+    model = MiTAR(config)
+    model.load_state_dict(source.state_dict())
+    card = meta.get("card") or {}
+    info = {"model": str(meta.get("name") or init), "weights_sha256": _weights_digest(model),
+            "data": card.get("data"), "best_epoch": card.get("best_epoch"), "seed": card.get("seed")}
+    return model, info
+
+
 def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, split: str = "random",
           dedup: bool = False, test_frac: float = 0.2, val_frac: float = 0.2, target_slot: int | None = None,
           name: str | None = None, data_dir=None, callback: Callback | None = None,
-          overwrite: bool = False) -> TrainReport:
+          overwrite: bool = False, init=None) -> TrainReport:
     """Train one model on ``data`` (named data set, pair file or pair table) into ``out_dir``.
+
+    ``init`` (a model name, directory, .h5 file or :class:`MiTAR` of the same architecture) starts from that
+    model's weights instead of a fresh initialisation, with a fresh optimizer: to continue a run whose
+    checkpoint is gone, or to fine-tune a model on other data. The split still follows ``settings.seed``, so
+    continuing a model trained by mirlens with its own seed keeps its validation and test pairs out of training.
 
     Writes ``out_dir/model.safetensors`` + ``model.json`` (the best epoch; its card records data, split, seed,
     settings, epochs, metrics and training time), ``history.tsv``, ``metrics.tsv`` (validation, held-out test and
@@ -375,7 +405,7 @@ def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, s
     tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), slot, names=pair_names(pairs))
     labels = pairs["label"].to_numpy(dtype=np.float32)
 
-    model = init_model(MiTARConfig(target_slot=slot, dropout=settings.dropout), settings.seed)
+    model, init_info = initial_model(MiTARConfig(target_slot=slot, dropout=settings.dropout), settings.seed, init)
     result = fit(model, (tokens[parts_split.train], labels[parts_split.train]),
                  (tokens[parts_split.val], labels[parts_split.val]), settings, workdir=out_dir,
                  callback=callback, overwrite=overwrite)
@@ -397,6 +427,7 @@ def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, s
         "dedup": dedup,
         "split": split_info,
         "seed": settings.seed,
+        "init": init_info or "fresh (Keras-style initialisers, torch.manual_seed(seed))",
         "settings": settings.to_dict(),
         "optimizer": "Adam (eps 1e-7), binary cross-entropy on logits",
         "early_stopping": {"monitor": "val_accuracy", "min_delta": settings.min_delta,
@@ -453,5 +484,5 @@ def train_repeats(data, out_dir: str | Path, repeats: int, *, settings: TrainSet
     return per_repeat, summary
 
 
-__all__ = ["PARTS", "FitResult", "TrainReport", "TrainSettings", "default_settings", "fit", "init_model", "train",
+__all__ = ["PARTS", "FitResult", "TrainReport", "TrainSettings", "default_settings", "fit", "init_model", "initial_model", "train",
            "train_repeats", "usable_cores"]
