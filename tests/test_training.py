@@ -162,3 +162,44 @@ def test_init_rejects_another_architecture(tmp_path):
     assert res.exit_code != 0
     assert "architecture does not fit" in res.output and "target_slot 40" in res.output
     assert "Traceback" not in res.output
+
+
+def test_weight_average_is_kept_deterministic_and_resumable(tmp_path):
+    pairs = learnable_pairs(160, seed=5)
+    ema = replace(SETTINGS, ema_decay=0.9)
+    straight = train(pairs, tmp_path / "straight", settings=ema, target_slot=40)
+    hist = straight.history
+    assert {"raw_val_accuracy", "val_accuracy"} <= set(hist.columns)
+    assert straight.card["weight_average"]["decay"] == 0.9
+    # the kept weights are the average, not the last raw iterate nor the run without averaging
+    plain = train(pairs, tmp_path / "plain", settings=SETTINGS, target_slot=40)
+    ws, wp = weights(tmp_path / "straight"), weights(tmp_path / "plain")
+    assert not np.allclose(ws["conv.weight"], wp["conv.weight"])
+    assert "raw_val_accuracy" not in plain.history.columns and plain.card["weight_average"] is None
+    # interrupted after one epoch and resumed: bit-identical to the straight run
+    train(pairs, tmp_path / "resumed", settings=replace(ema, max_epochs=1), target_slot=40)
+    train(pairs, tmp_path / "resumed", settings=ema, target_slot=40)
+    wr = weights(tmp_path / "resumed")
+    assert all(np.array_equal(ws[k], wr[k]) for k in ws)
+
+
+def test_weight_average_follows_the_warmed_up_decay():
+    import torch
+
+    from mirlens.model.architecture import MiTAR, MiTARConfig
+    from mirlens.training.trainer import WeightAverage
+
+    model = MiTAR(MiTARConfig(target_slot=40))
+    avg = WeightAverage(model, 0.99)
+    p = next(model.parameters())
+    before = p.detach().clone()
+    with torch.no_grad():
+        p.add_(1.0)
+    avg.update()  # first update: decay min(0.99, 1/10) = 0.1 -> 90% of the way to the new weights
+    got = next(avg.model.parameters()).detach()
+    assert torch.allclose(got, before + 0.9, atol=1e-6)
+    assert avg.updates == 1
+    with torch.no_grad():
+        p.add_(1.0)
+    avg.update()  # second: decay 2/11 -> the average moves 9/11 of its distance to the weights (2.0 - 0.9)
+    assert torch.allclose(next(avg.model.parameters()).detach(), before + 0.9 + 1.1 * 9 / 11, atol=1e-5)

@@ -93,6 +93,7 @@ class TrainProgress:
         if event == "epoch":
             line = (f"epoch {info['epoch']}: loss {info['loss']:.4f} acc {info['accuracy']:.4f} "
                     f"val_loss {info['val_loss']:.4f} val_acc {info['val_accuracy']:.4f} "
+                    + (f"(raw weights {info['raw_val_accuracy']:.4f}) " if "raw_val_accuracy" in info else "") +
                     f"(best {info['best_val_accuracy']:.4f} @ {info['best_epoch']}, "
                     f"{info['seconds']:.1f} s)")
             if info["finished"]:
@@ -121,11 +122,12 @@ def metrics_table(df: pd.DataFrame, keys: list[str], title: str | None = None) -
     return table
 
 
-def _settings(data: str, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads):
+def _settings(data: str, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay=None):
     from mirlens.training.trainer import default_settings
 
     return default_settings(data, seed=seed, batch_size=batch_size, lr=lr, dropout=dropout, max_epochs=max_epochs,
-                            patience=patience, min_delta=min_delta, threads=threads).validate()
+                            patience=patience, min_delta=min_delta, threads=threads,
+                            ema_decay=ema_decay).validate()
 
 
 @app.command("train")
@@ -155,6 +157,9 @@ def train_cmd(
                                              "directory's name).")] = None,
     overwrite: OverwriteOpt = False,
     data_dir: DataDirOpt = None,
+    ema_decay: Annotated[float, typer.Option("--ema-decay", help="Keep an exponential moving average of the "
+                                             "weights (e.g. 0.999 per step) and evaluate, early-stop on and keep "
+                                             "it instead of the raw weights; 0 = off (the original protocol).")] = 0.0,
     init: Annotated[str | None, typer.Option("--init", help="Start from this model's weights (name, directory "
                                              "or .h5; same architecture) with a fresh optimizer: continue a "
                                              "training or fine-tune a model on your data.")] = None,
@@ -164,7 +169,7 @@ def train_cmd(
     training. The run directory holds the model (usable as --model DIR), history, metrics and a checkpoint."""
     from mirlens.training.trainer import train, train_repeats
 
-    settings = _settings(data, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads)
+    settings = _settings(data, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay)
     common = dict(split=split, dedup=dedup, test_frac=test_frac, val_frac=val_frac, target_slot=target_slot,
                   data_dir=data_dir, overwrite=overwrite)
     if repeats < 1:
@@ -222,6 +227,8 @@ def tune_cmd(
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     data_dir: DataDirOpt = None,
+    ema_decay: Annotated[float, typer.Option("--ema-decay", help="Weight averaging for every run (see train "
+                                             "--help); 0 = off.")] = 0.0,
 ) -> None:
     """Grid search (default: the original 5 batch sizes x 6 learning rates x 5 dropouts) on one split, ranked by
     validation accuracy into OUTPUT/ranking.tsv. Resumable: rerun the same command to continue."""
@@ -229,7 +236,7 @@ def tune_cmd(
 
     points = grid(_number_list(batch_sizes, int, "--batch-sizes"), _number_list(lrs, float, "--lrs"),
                   _number_list(dropouts, float, "--dropouts"))
-    base = _settings(data, seed, None, None, None, max_epochs, patience, min_delta, threads)
+    base = _settings(data, seed, None, None, None, max_epochs, patience, min_delta, threads, ema_decay)
     console.print(f"{len(points)} grid point(s); runs in {output / 'runs'}")
     with TrainProgress() as progress:
         ranking = tune(data, output, points=points, base=base, callback=progress, split=split, dedup=dedup,

@@ -6,6 +6,7 @@ Layout of ``<run>/checkpoint/``::
     epoch-0007/model.safetensors, model.json      weights after the last finished epoch (mirlens model format)
     epoch-0007/optimizer.safetensors              Adam state: <param>.exp_avg, <param>.exp_avg_sq, <param>.step
     best-0005/model.safetensors, model.json       weights of the best epoch so far
+    epoch-0007/averaged/model.safetensors, ...    the weight average after that epoch (runs with weight averaging)
 
 A new epoch's files go to fresh directories; ``state.json`` is then replaced atomically and only after that are
 the previous directories removed, so a crash at any moment leaves a consistent checkpoint.
@@ -30,6 +31,7 @@ FORMAT = "mirlens-checkpoint"
 FORMAT_VERSION = 1
 STATE = "state.json"
 OPTIMIZER = "optimizer.safetensors"
+AVERAGED = "averaged"
 
 
 def optimizer_tensors(model: MiTAR, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -78,8 +80,9 @@ class Checkpoint:
         return state
 
     def save(self, *, model: MiTAR, optimizer: torch.optim.Optimizer, state: dict,
-             best_model: MiTAR | None) -> None:
-        """Write the weights and optimizer after ``state["epoch"]`` (and the best weights when they changed)."""
+             best_model: MiTAR | None, averaged: MiTAR | None = None) -> None:
+        """Write the weights and optimizer after ``state["epoch"]`` (and the best weights when they changed; the
+        weight average, if the run keeps one)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         old = self.read_state() if self.exists() else {}
         epoch = int(state["epoch"])
@@ -88,6 +91,8 @@ class Checkpoint:
         tmp = self.directory / last_dir / (OPTIMIZER + ".tmp")
         save_file(optimizer_tensors(model, optimizer), str(tmp), metadata={"format": FORMAT})
         tmp.replace(self.directory / last_dir / OPTIMIZER)
+        if averaged is not None:
+            save_model(averaged, self.directory / last_dir / AVERAGED, name="averaged", card={"epoch": epoch})
         best_dir = old.get("best_dir")
         if best_model is not None:
             best_dir = f"best-{epoch:04d}"
@@ -100,9 +105,9 @@ class Checkpoint:
             if previous and previous not in (last_dir, best_dir):
                 shutil.rmtree(self.directory / previous, ignore_errors=True)
 
-    def load(self, model: MiTAR, optimizer: torch.optim.Optimizer) -> tuple[dict, MiTAR | None]:
-        """Load the last epoch's weights and optimizer state into ``model``/``optimizer``; returns the state and
-        the best model so far."""
+    def load(self, model: MiTAR, optimizer: torch.optim.Optimizer) -> tuple[dict, MiTAR | None, MiTAR | None]:
+        """Load the last epoch's weights and optimizer state into ``model``/``optimizer``; returns the state, the
+        best model so far and the weight average (``None`` for runs without one)."""
         state = self.read_state()
         try:
             last, _ = load_model_dir(self.directory / state["last_dir"])
@@ -110,9 +115,11 @@ class Checkpoint:
             load_optimizer_tensors(model, optimizer,
                                    load_file(str(self.directory / state["last_dir"] / OPTIMIZER)))
             best = load_model_dir(self.directory / state["best_dir"])[0] if state.get("best_dir") else None
+            avg_dir = self.directory / state["last_dir"] / AVERAGED
+            averaged = load_model_dir(avg_dir)[0] if avg_dir.is_dir() else None
         except (KeyError, FileNotFoundError, SafetensorError, ValueError, RuntimeError) as exc:
             raise MirlensError(f"{self.directory}: damaged checkpoint ({exc}); delete it or use --overwrite") from None
-        return state, best
+        return state, best, averaged
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
