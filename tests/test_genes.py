@@ -349,3 +349,15 @@ def test_nonnegative_evidence_coefficients():
     with pytest.raises(ValueError, match="unknown features"):
         fit_logistic(X, y, ("a", "b"), nonnegative=("c",))
     assert set(agg.EVIDENCE_FEATURES) | set(agg.CONTEXT_FEATURES) == set(agg.FEATURES)
+
+
+@pytest.mark.parametrize("name", ["miraw", "combined"])
+def test_shipped_calibrators_fit_the_bundled_weights(name):
+    """A bundled model retrained without refitting its gene-level calibrator would silently lose calibration."""
+    from mirlens.genes.calibrate import calibrator_key, weights_key
+    from mirlens.model.store import load_model
+
+    cals = load_calibrators()
+    key = weights_key(load_model(name))
+    for noncanonical in (True, False):
+        assert cals[calibrator_key(name, noncanonical)].info["weights_key"] == key

@@ -405,7 +405,8 @@ def _round(d: dict, digits: int = 6) -> dict:
 def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dict | None]:
     """The model training starts from: freshly initialised (``init=None``), or a copy of the weights of ``init``
     (a model name, directory or .h5 file, or a :class:`MiTAR`) to continue training or fine-tune it. Returns the
-    model and, for ``init``, what the card records of it (name, weights digest, the card's best epoch)."""
+    model and, for ``init``, what the card records of it (name, weights digest, its card's data, seed, epochs,
+    settings and own ``init``, so a chain of continued trainings stays traceable)."""
     if init is None:
         return init_model(config, seed), None
     if isinstance(init, MiTAR):
@@ -423,7 +424,8 @@ def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dic
     model.load_state_dict(source.state_dict())
     card = meta.get("card") or {}
     info = {"model": str(meta.get("name") or init), "weights_sha256": _weights_digest(model),
-            "data": card.get("data"), "best_epoch": card.get("best_epoch"), "seed": card.get("seed")}
+            "data": card.get("data"), "best_epoch": card.get("best_epoch"), "seed": card.get("seed"),
+            "epochs": card.get("epochs"), "settings": card.get("settings"), "init": card.get("init")}
     return model, info
 
 
