@@ -161,6 +161,7 @@ def test_init_rejects_another_architecture(tmp_path):
                               "--init", str(tmp_path / "slot40"), "--max-epochs", "1", "--threads", "1"])
     assert res.exit_code != 0
     assert "architecture does not fit" in res.output and "target_slot 40" in res.output
+    assert "--target-slot 40" in res.output
     assert "Traceback" not in res.output
 
 

@@ -419,7 +419,10 @@ def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dic
     if theirs != config:
         diff = ", ".join(f"{k} {v} (data needs {config.to_dict()[k]})" for k, v in theirs.to_dict().items()
                          if config.to_dict()[k] != v)
-        raise MirlensError(f"--init {meta.get('name', init)}: its architecture does not fit this training: {diff}")
+        hint = (f" (use --target-slot {theirs.target_slot} to train at the model's size)"
+                if theirs.target_slot != config.target_slot else "")
+        raise MirlensError(f"--init {meta.get('name', init)}: its architecture does not fit this training: "
+                           f"{diff}{hint}")
     model = MiTAR(config)
     model.load_state_dict(source.state_dict())
     card = meta.get("card") or {}
