@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from mirlens.cli.app import _register, app
 from mirlens.data.datasets import load_dataset
+from mirlens.errors import MirlensError
 from mirlens.model.store import load_model
 from mirlens.training.data import load_pool
 from mirlens.training.splits import make_split
@@ -135,7 +136,7 @@ def test_cli_train_rejects_bad_settings(tmp_path, args, message):
 def test_init_continues_from_a_models_weights(tmp_path):
     pairs = learnable_pairs(160, seed=3)
     first = train(pairs, tmp_path / "first", settings=replace(SETTINGS, max_epochs=2), target_slot=40)
-    # zero epochs of learning would leave the weights as they were: check that training starts from them
+    # a learning rate of 1e-12 leaves the weights where they start: check that training starts from init's
     cont = train(pairs, tmp_path / "cont", settings=replace(SETTINGS, max_epochs=1, lr=1e-12), target_slot=40,
                  init=str(tmp_path / "first"))
     w0, w1 = weights(tmp_path / "first"), weights(tmp_path / "cont")
@@ -147,7 +148,7 @@ def test_init_continues_from_a_models_weights(tmp_path):
     assert not np.allclose(weights(tmp_path / "fresh")["conv.weight"], w0["conv.weight"], atol=1e-3)
     assert isinstance(fresh.card["init"], str) and fresh.card["init"].startswith("fresh")
     # a run directory's checkpoint is keyed by the initial weights: --init into a fresh-run directory is refused
-    with pytest.raises(Exception, match="other data or settings"):
+    with pytest.raises(MirlensError, match="other data or settings"):
         train(pairs, tmp_path / "fresh", settings=replace(SETTINGS, max_epochs=1, lr=1e-12), target_slot=40,
               init=str(tmp_path / "first"))
 
@@ -172,7 +173,7 @@ def test_weight_average_is_kept_deterministic_and_resumable(tmp_path):
     hist = straight.history
     assert {"raw_val_accuracy", "val_accuracy"} <= set(hist.columns)
     assert straight.card["weight_average"]["decay"] == 0.9
-    # the kept weights are the average, not the last raw iterate nor the run without averaging
+    # the kept weights are not those of the same run without averaging (same raw trajectory)
     plain = train(pairs, tmp_path / "plain", settings=SETTINGS, target_slot=40)
     ws, wp = weights(tmp_path / "straight"), weights(tmp_path / "plain")
     assert not np.allclose(ws["conv.weight"], wp["conv.weight"])

@@ -203,7 +203,7 @@ class WeightAverage:
         self.decay = decay
         self.updates = updates
         self.model = MiTAR(model.config)
-        self.model.load_state_dict((averaged or model).state_dict())
+        self.model.load_state_dict((averaged if averaged is not None else model).state_dict())
         self.model.eval()
         self._avg = [p.detach() for p in self.model.parameters()]
         self._src = [p.detach() for p in model.parameters()]
@@ -249,7 +249,7 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
     }, sort_keys=True).encode()).hexdigest()
 
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, eps=settings.adam_eps)
-    average = WeightAverage(model, settings.ema_decay) if settings.ema_decay else None
+    averaged, ema_updates = None, 0
     ckpt = Checkpoint(Path(workdir) / "checkpoint") if workdir is not None else None
     history: list[dict] = []
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -265,11 +265,11 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
             ckpt.clear()
         else:
             state, best_model, averaged = ckpt.load(model, optimizer)
-            if average is not None:
+            if settings.ema_decay:
                 if averaged is None:
                     raise MirlensError(f"{ckpt.directory}: damaged checkpoint (averaged weights missing); delete "
                                        "it or use --overwrite")
-                average = WeightAverage(model, settings.ema_decay, int(state["ema_updates"]), averaged)
+                ema_updates = int(state["ema_updates"])
             history = state["history"]
             best = state["best"]
             stopping = state["early_stopping"]
@@ -281,6 +281,7 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
             # the stopping rule may have changed since (e.g. a larger --max-epochs): re-decide
             finished, stop_reason = _should_stop(start_epoch, stopping, settings)
     resumed_from = start_epoch
+    average = WeightAverage(model, settings.ema_decay, ema_updates, averaged) if settings.ema_decay else None
 
     n = len(x_train)
     tokens_t = torch.from_numpy(x_train)
@@ -417,8 +418,8 @@ def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dic
         source, meta = load_model(init, with_meta=True)
     theirs = replace(source.config, dropout=config.dropout)
     if theirs != config:
-        diff = ", ".join(f"{k} {v} (data needs {config.to_dict()[k]})" for k, v in theirs.to_dict().items()
-                         if config.to_dict()[k] != v)
+        needed = config.to_dict()
+        diff = ", ".join(f"{k} {v} (data needs {needed[k]})" for k, v in theirs.to_dict().items() if needed[k] != v)
         hint = (f" (use --target-slot {theirs.target_slot} to train at the model's size)"
                 if theirs.target_slot != config.target_slot else "")
         raise MirlensError(f"--init {meta.get('name', init)}: its architecture does not fit this training: "
