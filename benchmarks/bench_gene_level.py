@@ -7,7 +7,14 @@ k-fold cross-validation on the development pairs; out-of-fold probabilities, thr
 balanced accuracy, F1 on a label-balanced resample (positives drawn down to the number of negatives, mean over
 resamples), and precision at recall 0.9 (P@R0.9 on the same balanced resamples; P@R0.9_all on all pairs, 91%
 positive). A line with folds grouped by miRNA shows how much of the figure carries
-over to miRNAs not seen when fitting. Then the scan throughput (UTR nt per second through the whole gene-level
+over to miRNAs not seen when fitting.
+
+Diagnostics (what the AUROC measures on this benchmark): the AUROC of the aggregator split into comparisons of
+two pairs of the same miRNA and of different miRNAs (mirlens.evaluation.grouped_auroc); a miRNA-only score (the
+model's score of the miRNA against random background windows, the UTR ignored); the aggregator plus each miRNA's
+label rate in the fitting folds (nested target encoding: the most the development labels can say about miRNA
+identity); and a provenance lookup that reads no sequence at all -- how often the pair's miRNA and gene occur as
+positives / negatives in the model's site-level training data. Then the scan throughput (UTR nt per second through the whole gene-level
 pipeline, one miRNA against real UTRs) and its extrapolation to a full human 3'UTR set.
 
     python benchmarks/bench_gene_level.py --model combined
@@ -33,10 +40,10 @@ import torch
 from mirlens.data.alphabet import tokenize
 from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
 from mirlens.data.readers import read_pairs
-from mirlens.evaluation.metrics import auroc
+from mirlens.evaluation.metrics import auroc, grouped_auroc
 from mirlens.genes.aggregate import EVIDENCE_FEATURES, FEATURES
 from mirlens.genes.calibrate import (calibration_path, calibrator_key, cross_val_predict, fit_logistic,
-                                     load_calibrators, save_calibrators, weights_key)
+                                     load_calibrators, save_calibrators, stratified_folds, weights_key)
 from mirlens.genes.predict import GeneSettings, SiteScores, score_sites, site_features, summarise
 from mirlens.model.store import load_model
 from mirlens.predict.score import score_tokens
@@ -137,6 +144,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mirlens_gene_bench"))
     ap.add_argument("--no-baseline", action="store_true", help="skip the window-grid baseline")
     ap.add_argument("--no-canonical-only", action="store_true", help="skip the canonical-only variant")
+    ap.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics (see the module doc)")
+    ap.add_argument("--provenance-data", help="named data set whose training part the provenance lookup reads "
+                    "(default: the model card's data)")
     ap.add_argument("--throughput-nt", type=int, default=1_500_000, help="UTR nt for the throughput run (0: skip)")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--name", help="store the calibrator under this model name (default: the model's own name)")
@@ -185,6 +195,8 @@ def main(argv=None) -> int:
         if noncanonical:
             grouped = grouped_cv(X, y, pd.factorize(pairs["mirna"])[0], args.folds, args.repeats)
             print(fmt(f"{label}: aggregator, CV grouped by miRNA", grouped))
+            if not args.no_diagnostics:
+                diagnostics(X, y, pairs, meta, args)
         if args.fit_out is not None:
             name = calibrator_key(args.name or meta["name"], noncanonical)
             cal = fit_logistic(X, y, FEATURES, l2=L2, nonnegative=EVIDENCE_FEATURES)
@@ -200,6 +212,77 @@ def main(argv=None) -> int:
     if args.throughput_nt > 0:
         throughput(model, pairs, args.throughput_nt)
     return 0
+
+
+def diagnostics(X, y, pairs: pd.DataFrame, meta: dict, args) -> None:
+    """The diagnostic lines of the module doc (all cross-validated with the same folds as the aggregator)."""
+    mirna = pd.factorize(pairs["mirna"])[0]
+    cv = (lambda Xm, feats: [metrics(y, cross_val_predict(Xm, y, feats, k=args.folds, seed=s, l2=L2,
+                                                          nonnegative=tuple(f for f in feats
+                                                                            if f in EVIDENCE_FEATURES)))
+                             for s in range(args.repeats)])
+    parts = [grouped_auroc(y, cross_val_predict(X, y, FEATURES, k=args.folds, seed=s, l2=L2,
+                                                nonnegative=EVIDENCE_FEATURES), mirna) for s in range(args.repeats)]
+    share = parts[0]["within_share"]
+    print(f"{'diagnostic: aggregator AUROC by miRNA':48s} within one miRNA "
+          f"{np.mean([p['within'] for p in parts]):.4f} ({share:.2%} of the positive-negative comparisons, "
+          f"{parts[0]['n_within']:,}), across miRNAs {np.mean([p['between'] for p in parts]):.4f}")
+    background = [f for f in FEATURES if f.startswith("background_")]
+    cols = [FEATURES.index(f) for f in background]
+    print(fmt("diagnostic: miRNA only (background, no UTR), CV", cv(X[:, cols], tuple(background))))
+    print(fmt("diagnostic: + miRNA label rate (target enc.), CV", target_encoded_cv(X, y, mirna, args)))
+    name = args.provenance_data or meta.get("card", {}).get("data")
+    try:
+        from mirlens.data.datasets import load_dataset
+
+        train = load_dataset(name, part="train")
+    except Exception as exc:  # noqa: BLE001 - a diagnostic: say why it is skipped and go on
+        print(f"diagnostic: provenance lookup skipped (training data {name!r}: {exc})")
+        return
+    P, names = provenance_features(pairs, train)
+    print(fmt("diagnostic: provenance lookup, no sequence, CV", cv(P, names))
+          + f"   [{name!r} training rows]")
+
+
+def target_encoded_cv(X, y, mirna, args) -> list[dict]:
+    """CV of the aggregator with one more feature: the smoothed log-odds of a positive label among the pairs of the
+    same miRNA in the fitting folds (computed out-of-fold inside the fitting folds too, so that no pair sees its
+    own label)."""
+    def rate(fit_rows, rows, alpha=2.0):
+        n_pos = np.bincount(mirna[fit_rows], weights=y[fit_rows], minlength=mirna.max() + 1)
+        n = np.bincount(mirna[fit_rows], minlength=mirna.max() + 1)
+        prior = y[fit_rows].mean()
+        m = mirna[rows]
+        return np.log((n_pos[m] + alpha * prior) / (n[m] - n_pos[m] + alpha * (1 - prior)))
+
+    feats = FEATURES + ("mirna_label_rate",)
+    rows = []
+    for seed in range(args.repeats):
+        fold = stratified_folds(y, args.folds, seed)
+        out = np.empty(len(y))
+        for f in range(args.folds):
+            fit, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            inner = stratified_folds(y[fit], args.folds, seed + 1000)
+            te_fit = np.empty(len(fit))
+            for g in range(args.folds):
+                te_fit[inner == g] = rate(fit[inner != g], fit[inner == g])
+            cal = fit_logistic(np.column_stack([X[fit], te_fit]), y[fit], feats, l2=L2,
+                               nonnegative=EVIDENCE_FEATURES)
+            out[test] = cal.predict(np.column_stack([X[test], rate(fit, test)]))
+        rows.append(metrics(y, out))
+    return rows
+
+
+def provenance_features(pairs: pd.DataFrame, train: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Sequence-blind features: log(1 + count) of the pair's miRNA (by sequence) and gene (by id) among the
+    positive and the negative rows of a site-level training table."""
+    cols, names = [], []
+    for key, pair_key in (("mirna", "mirna"), ("target_id", "target_id")):
+        for label in (1, 0):
+            counts = train.loc[train["label"] == label, key].value_counts()
+            cols.append(np.log1p(pairs[pair_key].map(counts).fillna(0).to_numpy(dtype=np.float64)))
+            names.append(f"{'mirna' if key == 'mirna' else 'gene'}_{'positive' if label else 'negative'}_rows")
+    return np.column_stack(cols), tuple(names)
 
 
 def grouped_cv(X, y, groups, k, repeats) -> list[dict]:

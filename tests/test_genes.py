@@ -248,8 +248,24 @@ def test_predict_genes_command_writes_rows_in_order(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out, sep="\t")
     assert table["target_id"].tolist() == ["g1", "g2", "g0"]
+    assert "2 labelled pairs (1 positive): AUROC" in " ".join(result.output.split())
     assert {"probability", "n_sites", "best_start", "best_end", "best_type", "best_site_probability",
             "best_sites", "is_target"} <= set(table.columns)
+
+
+def test_label_summary_splits_the_auroc_by_mirna():
+    from mirlens.cli.genes import label_summary
+
+    table = pd.DataFrame({"mirna_id": ["a", "a", "a", "b", "b", "c"], "label": [1, 1, 0, 0, 0, None],
+                          "probability": [0.6, 0.7, 0.8, 0.1, 0.2, 0.9]})
+    text = label_summary(table, 0.5)
+    assert text.startswith("5 labelled pairs (2 positive): AUROC 0.6667, balanced accuracy 0.8333 (threshold 0.5)")
+    assert "Within one miRNA AUROC 0.0000 (33.3% of the positive-negative comparisons), across miRNAs 1.0000." in text
+    assert "mostly measures" not in text
+    assert label_summary(table.assign(label=1), 0.5) == ""  # one class: nothing to say
+    assert label_summary(table.drop(columns="label"), 0.5) == ""
+    apart = label_summary(table.assign(mirna_id=["a", "a", "b", "c", "c", "d"]), 0.5)
+    assert apart.endswith("the AUROC only ranks miRNAs against each other.")
 
 
 def test_predict_gene_level_uses_the_fasta_inputs(tmp_path):

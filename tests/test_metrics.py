@@ -16,6 +16,7 @@ from mirlens.evaluation import (
     binary_metrics,
     confusion_matrix,
     curve_tables,
+    grouped_auroc,
     mean_ci,
     pr_points,
     roc_points,
@@ -112,3 +113,49 @@ def test_summarize_per_group():
     assert len(out) == 4
     row = out[(out.part == "a") & (out.metric == "accuracy")].iloc[0]
     assert row["mean"] == pytest.approx(0.85) and row["n"] == 2 and row["ci_low"] < 0.85 < row["ci_high"]
+
+
+def _brute_grouped(y, s, g):
+    within = [0.0, 0]
+    between = [0.0, 0]
+    for i in np.flatnonzero(y == 1):
+        for j in np.flatnonzero(y == 0):
+            win = 1.0 if s[i] > s[j] else 0.5 if s[i] == s[j] else 0.0
+            part = within if g[i] == g[j] else between
+            part[0] += win
+            part[1] += 1
+    return within[0] / within[1], between[0] / between[1], within[1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_auroc_matches_brute_force_and_decomposes(seed):
+    rng = np.random.default_rng(seed)
+    n = 120
+    y = rng.integers(0, 2, n)
+    s = np.round(rng.random(n), 1)  # many ties
+    g = np.array([f"miR-{k}" for k in rng.integers(0, 9, n)])
+    out = grouped_auroc(y, s, g)
+    within, between, n_within = _brute_grouped(y, s, g)
+    assert out["within"] == pytest.approx(within, abs=1e-12)
+    assert out["between"] == pytest.approx(between, abs=1e-12)
+    assert out["n_within"] == n_within
+    assert out["auroc"] == pytest.approx(sk.roc_auc_score(y, s), abs=1e-12)
+    share = out["within_share"]
+    assert share == pytest.approx(n_within / (y.sum() * (n - y.sum())))
+    assert out["auroc"] == pytest.approx(share * out["within"] + (1 - share) * out["between"], abs=1e-12)
+
+
+def test_grouped_auroc_separates_group_ranking_from_ranking_inside_groups():
+    # the score ranks the groups perfectly (group b is all negative) but inside group a it is reversed
+    y = np.array([1, 1, 0, 0, 0])
+    s = np.array([0.6, 0.7, 0.8, 0.1, 0.2])
+    g = ["a", "a", "a", "b", "b"]
+    out = grouped_auroc(y, s, g)
+    assert out["within"] == 0.0 and out["between"] == 1.0
+    assert out["within_share"] == pytest.approx(2 / 6)
+    assert out["auroc"] == pytest.approx(4 / 6)
+    # no group holds both classes: nothing to compare within
+    alone = grouped_auroc([1, 0], [0.9, 0.1], ["a", "b"])
+    assert math.isnan(alone["within"]) and alone["within_share"] == 0.0 and alone["between"] == 1.0
+    with pytest.raises(MirlensError, match="one entry per score"):
+        grouped_auroc([1, 0], [0.9, 0.1], ["a"])

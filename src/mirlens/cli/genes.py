@@ -14,6 +14,7 @@ from mirlens.cli.common import console, progress_bar, reports_errors
 from mirlens.data.fasta import pairs_from_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
+from mirlens.evaluation.metrics import binary_metrics, grouped_auroc
 from mirlens.genes.predict import GeneSettings, predict_genes
 from mirlens.model.store import load_model
 from mirlens.tables import write_table
@@ -48,7 +49,35 @@ def run_gene_level(
     console.print(f"{len(table):,} (miRNA, UTR) pairs, {int(table['n_sites'].sum()):,} candidate sites, "
                   f"{int(table['is_target'].sum()):,} called targets (probability > {threshold:g}; model "
                   f"{meta['name']!r}) -> {output}")
+    labelled = label_summary(table, threshold)
+    if labelled:
+        console.print(labelled, highlight=False, soft_wrap=True)
     return table
+
+
+def label_summary(table: pd.DataFrame, threshold: float) -> str:
+    """One paragraph of metrics over the rows that carry a label (empty when fewer than both classes): AUROC,
+    balanced accuracy at the threshold, and the AUROC split into comparisons within one miRNA and across miRNAs
+    (:func:`mirlens.evaluation.metrics.grouped_auroc`)."""
+    if "label" not in table:
+        return ""
+    known = table[table["label"].notna()]
+    y = known["label"].astype(int).to_numpy()
+    if len(set(y)) < 2:
+        return ""
+    m = binary_metrics(y, known["probability"].to_numpy(), threshold)
+    text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive): AUROC {m['auroc']:.4f}, balanced accuracy "
+            f"{(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
+    if "mirna_id" not in known:
+        return text
+    split = grouped_auroc(y, known["probability"].to_numpy(), known["mirna_id"].astype(str).to_numpy())
+    if split["n_within"] == 0:
+        return text + "No miRNA has both positive and negative pairs: the AUROC only ranks miRNAs against each other."
+    text += (f"Within one miRNA AUROC {split['within']:.4f} ({split['within_share']:.1%} of the positive-negative "
+             f"comparisons), across miRNAs {split['between']:.4f}")
+    if split["within_share"] < 0.1:
+        text += ": on these pairs AUROC mostly measures how the miRNAs are ranked, not their UTRs"
+    return text + "."
 
 
 @app.command("predict-genes")

@@ -8,11 +8,13 @@ from mirlens.evaluation.metrics import (
     binary_metrics,
     brier,
     confusion_matrix,
+    grouped_auroc,
     mean_ci,
     summarize,
 )
 
 __all__ = [
-    "METRICS", "auprc", "auroc", "binary_metrics", "brier", "confusion_matrix", "curve_tables", "mean_ci",
+    "METRICS", "auprc", "auroc", "binary_metrics", "brier", "confusion_matrix", "curve_tables", "grouped_auroc",
+    "mean_ci",
     "pr_points", "roc_points", "summarize",
 ]
