@@ -205,3 +205,51 @@ def test_weight_average_follows_the_warmed_up_decay():
         p.add_(1.0)
     avg.update()  # second: decay 2/11 -> the average moves 9/11 of its distance to the weights (2.0 - 0.9)
     assert torch.allclose(next(avg.model.parameters()).detach(), before + 0.9 + 1.1 * 9 / 11, atol=1e-5)
+
+
+def test_divergence_rule_on_histories():
+    from mirlens.training.trainer import diverged
+
+    rows = lambda *losses: [{"loss": v, "val_loss": 0.3} for v in losses]  # noqa: E731
+    assert not diverged([])
+    assert not diverged(rows(0.69, 0.5, 0.2, 0.05, 0.06, 0.3))  # noisy but sane
+    assert not diverged(rows(0.69, 0.2, 0.035, 1.7))  # the DeepMirTar spike of epoch 76, from which it recovered
+    assert diverged(rows(0.69, 0.2, 0.035, 1.7, 0.06, 546.6))  # its epoch 88, after which it never recovered
+    assert not diverged(rows(6.9)) and diverged(rows(7.0))  # 10 x ln 2 = 6.93
+    assert diverged(rows(0.5, float("nan")))
+    assert diverged([{"loss": 0.4, "val_loss": float("inf")}])
+
+
+def test_a_diverging_run_stops_and_keeps_finite_weights(tmp_path):
+    pairs = learnable_pairs()
+    settings = replace(SETTINGS, lr=0.05, max_epochs=8)
+    report = train(pairs, tmp_path / "run", settings=settings, target_slot=40)
+    assert report.card["stop_reason"] == "diverged" and report.card["epochs"] == 1
+    assert np.isfinite(report.metrics["auroc"]).all()
+    again = train(pairs, tmp_path / "run", settings=replace(settings, max_epochs=20), target_slot=40)
+    assert again.card["epochs"] == 1 and again.card["stop_reason"] == "diverged"  # resuming does not go on
+    with pytest.raises(MirlensError, match="diverged in epoch 1 before any epoch gave finite validation outputs"):
+        train(pairs, tmp_path / "nan", settings=replace(settings, lr=2.0), target_slot=40)
+    pairs_file = tmp_path / "pairs.tsv"
+    pairs.to_csv(pairs_file, sep="\t", index=False)
+    res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(tmp_path / "cli"), "--lr", "0.05",
+                              "--batch-size", "32", "--threads", "1", "--max-epochs", "5"])
+    assert res.exit_code == 0, res.output
+    assert "stopped: diverged (the loss blew up; the weights of epoch 1 are kept" in " ".join(res.output.split())
+    res = runner.invoke(app, ["train", "--data", str(pairs_file), "-o", str(tmp_path / "cli-nan"), "--lr", "2",
+                              "--batch-size", "32", "--threads", "1", "--max-epochs", "5"])
+    assert res.exit_code == 1 and "training diverged in epoch 1" in res.output and "Traceback" not in res.output
+
+
+def test_tune_lists_a_diverged_grid_point_and_goes_on(tmp_path):
+    pairs_file = tmp_path / "pairs.tsv"
+    learnable_pairs(120, seed=2).to_csv(pairs_file, sep="\t", index=False)
+    args = ["tune", "--data", str(pairs_file), "-o", str(tmp_path / "tune"), "--batch-sizes", "32", "--lrs",
+            "2,0.001", "--dropouts", "0.1", "--max-epochs", "1", "--threads", "1"]
+    for _ in range(2):  # the second call resumes: the diverged point stays diverged, nothing is retrained
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        assert "skipped: training diverged in epoch 1" in " ".join(res.output.split())
+        ranking = pd.read_csv(tmp_path / "tune" / "ranking.tsv", sep="\t")
+        assert ranking["run"].tolist() == ["b32_lr0.001_d0.1", "b32_lr2_d0.1"]
+        assert ranking["status"].tolist() == ["done", "diverged"] and ranking["rank"].isna().tolist() == [False, True]

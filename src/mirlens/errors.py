@@ -34,3 +34,7 @@ class ModelFileError(MirlensError):
 
 class DataSetError(MirlensError):
     """A named data set is unknown, missing, or fails its checksum."""
+
+
+class TrainingDiverged(MirlensError):
+    """A training run blew up before any epoch gave finite outputs (nothing usable to keep)."""

@@ -72,6 +72,10 @@ class TrainProgress:
             self.prefix = (f"[{info['run']} {info['index']}/{info['total']}] " if event == "run"
                            else f"[repeat {info['repeat']}/{info['repeats']} seed {info['seed']}] ")
             return
+        if event == "failed":
+            (self.progress.console if self.progress is not None else console).print(
+                f"{self.prefix}[yellow]skipped:[/] {info['reason']}", highlight=False)
+            return
         if event == "start":
             word = "finished run found" if info["finished"] else ("resuming after epoch "
                                                                    f"{info['epoch']}" if info["resumed"] else "training")
@@ -98,6 +102,9 @@ class TrainProgress:
                     f"{info['seconds']:.1f} s)")
             if info["finished"]:
                 line += f" - stopped: {info['stop_reason']}"
+                if info["stop_reason"] == "diverged":
+                    line += (f" (the loss blew up; the weights of epoch {info['best_epoch']} are kept; a lower --lr "
+                             "or another --batch-size or --seed may train stably)")
             if self.progress is not None:
                 self.progress.update(self.task, status=f"val_acc {info['val_accuracy']:.4f} best "
                                      f"{info['best_val_accuracy']:.4f}@{info['best_epoch']}")

@@ -4,7 +4,9 @@ Every grid point is an ordinary training run in ``<out>/runs/b<batch>_lr<lr>_d<d
 search resumes where it stopped: finished runs are read back, an interrupted one continues from its checkpoint).
 ``ranking.tsv`` is rewritten after every run. Runs are ranked by best validation accuracy, then lower validation
 loss at that epoch; held-out test metrics are listed for information only (the original scripts ranked by test
-accuracy, which makes the reported test accuracy optimistic). Independent test sets play no part.
+accuracy, which makes the reported test accuracy optimistic). Independent test sets play no part. A grid point
+whose run diverges before any usable epoch (see :mod:`mirlens.training.trainer`) is listed with status
+"diverged" and no rank; one that diverges later is ranked by its best epoch before that.
 
 Unlike the original scripts (which compiled with the string ``'adam'`` and so trained every grid point with
 learning rate 0.001), the learning rate given here is the one used.
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mirlens.errors import MirlensError
+from mirlens.errors import MirlensError, TrainingDiverged
 from mirlens.tables import write_table
 from mirlens.training.trainer import Callback, TrainSettings, default_settings, train
 
@@ -70,8 +72,15 @@ def tune(data, out_dir: str | Path, *, points: list[dict] | None = None, base: T
         name = run_name(p["batch_size"], p["lr"], p["dropout"])
         if callback:
             callback("run", {"run": name, "index": i, "total": len(points)})
-        report = train(data, out_dir / "runs" / name, settings=replace(base, **p), callback=callback, name=name,
-                       **train_kwargs)
+        try:
+            report = train(data, out_dir / "runs" / name, settings=replace(base, **p), callback=callback,
+                           name=name, **train_kwargs)
+        except TrainingDiverged as exc:  # nothing to rank; the other grid points still run
+            if callback:
+                callback("failed", {"run": name, "reason": str(exc)})
+            rows.append({"run": name, **p, "status": "diverged"})
+            write_table(rank_runs(rows + _pending(points[i:])), out_dir / "ranking.tsv")
+            continue
         hist = report.history
         best = hist[hist["epoch"] == report.card["best_epoch"]]
         m = report.metrics.set_index("part")
@@ -83,7 +92,9 @@ def tune(data, out_dir: str | Path, *, points: list[dict] | None = None, base: T
             "test_auroc": float(m.loc["test", "auroc"]) if "test" in m.index else float("nan"),
             "training_seconds": report.card["training_seconds"], "status": "done",
         })
-        pending = [{"run": run_name(q["batch_size"], q["lr"], q["dropout"]), **q, "status": "pending"}
-                   for q in points[i:]]
-        write_table(rank_runs(rows + pending), out_dir / "ranking.tsv")
+        write_table(rank_runs(rows + _pending(points[i:])), out_dir / "ranking.tsv")
     return rank_runs(rows)
+
+
+def _pending(points: list[dict]) -> list[dict]:
+    return [{"run": run_name(q["batch_size"], q["lr"], q["dropout"]), **q, "status": "pending"} for q in points]
