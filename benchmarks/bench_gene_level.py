@@ -14,8 +14,10 @@ two pairs of the same miRNA and of different miRNAs (mirlens.evaluation.grouped_
 model's score of the miRNA against random background windows, the UTR ignored); the aggregator plus each miRNA's
 label rate in the fitting folds (nested target encoding: the most the development labels can say about miRNA
 identity); and a provenance lookup that reads no sequence at all -- how often the pair's miRNA and gene occur as
-positives / negatives in the model's site-level training data. Then the scan throughput (UTR nt per second through the whole gene-level
-pipeline, one miRNA against real UTRs) and its extrapolation to a full human 3'UTR set.
+positives / negatives in the model's site-level training data.
+
+Then the scan throughput (UTR nt per second through the whole gene-level pipeline, one miRNA against real UTRs)
+and its extrapolation to a full human 3'UTR set.
 
     python benchmarks/bench_gene_level.py --model combined
     python benchmarks/bench_gene_level.py --model keras-miTAR2 --fit-out src/mirlens/genes/calibration.json

@@ -15,6 +15,5 @@ from mirlens.evaluation.metrics import (
 
 __all__ = [
     "METRICS", "auprc", "auroc", "binary_metrics", "brier", "confusion_matrix", "curve_tables", "grouped_auroc",
-    "mean_ci",
-    "pr_points", "roc_points", "summarize",
+    "mean_ci", "pr_points", "roc_points", "summarize",
 ]

@@ -361,8 +361,8 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
                 callback("epoch", {**row, "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
                                    "wait": stopping["wait"], "finished": finished, "stop_reason": stop_reason})
     if stop_reason == "diverged" and best["epoch"] == 0:
-        raise TrainingDiverged(f"training diverged in epoch {len(history)} before any epoch gave finite validation "
-                           f"outputs (training loss {history[-1]['loss']:.4g}); try a lower --lr")
+        raise TrainingDiverged(f"training diverged in epoch {len(history)} before any epoch gave finite "
+                               f"validation outputs (training loss {history[-1]['loss']:.4g}); try a lower --lr")
     model.load_state_dict(best_state)
     model.eval()
     columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "best"]
