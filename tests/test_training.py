@@ -249,7 +249,58 @@ def test_tune_lists_a_diverged_grid_point_and_goes_on(tmp_path):
     for _ in range(2):  # the second call resumes: the diverged point stays diverged, nothing is retrained
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
-        assert "skipped: training diverged in epoch 1" in " ".join(res.output.split())
+        assert "[b32_lr2_d0.1 1/2] skipped: training diverged in epoch 1" in " ".join(res.output.split())
         ranking = pd.read_csv(tmp_path / "tune" / "ranking.tsv", sep="\t")
         assert ranking["run"].tolist() == ["b32_lr0.001_d0.1", "b32_lr2_d0.1"]
         assert ranking["status"].tolist() == ["done", "diverged"] and ranking["rank"].isna().tolist() == [False, True]
+
+
+def test_repeats_list_a_diverged_repeat_and_summarise_the_others(tmp_path, monkeypatch):
+    from mirlens.errors import TrainingDiverged
+    from mirlens.training import trainer
+
+    real_train = trainer.train
+
+    def train_or_diverge(data, out_dir, *, settings, **kwargs):
+        if settings.seed == SETTINGS.seed + 1:
+            raise TrainingDiverged("training diverged in epoch 1 (test)")
+        return real_train(data, out_dir, settings=settings, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", train_or_diverge)
+    per_repeat, summary = trainer.train_repeats(learnable_pairs(120), tmp_path / "rep", 3,
+                                                settings=replace(SETTINGS, max_epochs=1), target_slot=40)
+    assert per_repeat.groupby("repeat")["status"].first().tolist() == ["done", "diverged", "done"]
+    assert summary.set_index(["part", "metric"]).loc[("test", "accuracy"), "n"] == 2  # the two that trained
+    written = pd.read_csv(tmp_path / "rep" / "repeats.tsv", sep="\t")
+    assert (written["status"] == "diverged").sum() == 1
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: (_ for _ in ()).throw(TrainingDiverged("x")))
+    with pytest.raises(TrainingDiverged, match="all 2 repeats diverged"):
+        trainer.train_repeats(learnable_pairs(120), tmp_path / "none", 2, settings=SETTINGS, target_slot=40)
+
+
+def test_cli_train_repeats_reports_how_many_repeats_trained(tmp_path, monkeypatch):
+    from mirlens.errors import TrainingDiverged
+    from mirlens.training import trainer
+
+    pairs_file = tmp_path / "pairs.tsv"
+    learnable_pairs(120, seed=3).to_csv(pairs_file, sep="\t", index=False)
+    args = ["train", "--data", str(pairs_file), "--repeats", "2", "--max-epochs", "1", "--batch-size", "32",
+            "--threads", "1"]
+    res = runner.invoke(app, [*args, "-o", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "2 repeats" in res.output and "per-repeat metrics" in res.output
+    assert "[repeat 1/2 seed 1122] training" in res.output and "[repeat 2/2 seed 1123] epoch 1:" in res.output
+    assert set(pd.read_csv(tmp_path / "a" / "repeats.tsv", sep="\t")["status"]) == {"done"}
+    real_train = trainer.train
+
+    def train_or_diverge(data, out_dir, *, settings, **kwargs):
+        if settings.seed != 1122:
+            raise TrainingDiverged("training diverged in epoch 1 before any epoch gave finite validation outputs")
+        return real_train(data, out_dir, settings=settings, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", train_or_diverge)
+    res = runner.invoke(app, [*args, "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "[repeat 2/2 seed 1123] skipped: training diverged in epoch 1" in flat
+    assert "1 of 2 repeats (the others diverged)" in flat

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -69,12 +70,12 @@ class TrainProgress:
 
     def __call__(self, event: str, info: dict) -> None:
         if event in ("run", "repeat"):
-            self.prefix = (f"[{info['run']} {info['index']}/{info['total']}] " if event == "run"
-                           else f"[repeat {info['repeat']}/{info['repeats']} seed {info['seed']}] ")
+            self.prefix = escape(f"[{info['run']} {info['index']}/{info['total']}] " if event == "run"
+                                 else f"[repeat {info['repeat']}/{info['repeats']} seed {info['seed']}] ")
             return
         if event == "failed":
             (self.progress.console if self.progress is not None else console).print(
-                f"{self.prefix}[yellow]skipped:[/] {info['reason']}", highlight=False)
+                f"{self.prefix}[yellow]skipped:[/] {escape(info['reason'])}", highlight=False)
             return
         if event == "start":
             word = "finished run found" if info["finished"] else ("resuming after epoch "
@@ -191,8 +192,10 @@ def train_cmd(
         console.print(f"model written to {output}")
         return
     with TrainProgress() as progress:
-        _, summary = train_repeats(data, output, repeats, settings=settings, callback=progress, **common)
-    table = Table("part", "metric", "n", "mean", "95% CI", title=f"{repeats} repeats")
+        per_repeat, summary = train_repeats(data, output, repeats, settings=settings, callback=progress, **common)
+    n_done = int(per_repeat.loc[per_repeat["status"] == "done", "repeat"].nunique())
+    title = f"{repeats} repeats" if n_done == repeats else f"{n_done} of {repeats} repeats (the others diverged)"
+    table = Table("part", "metric", "n", "mean", "95% CI", title=title)
     for r in summary.itertuples(index=False):
         table.add_row(r.part, r.metric, str(r.n), _fmt(r.mean), f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}")
     console.print(table)

@@ -543,7 +543,9 @@ def train_repeats(data, out_dir: str | Path, repeats: int, *, settings: TrainSet
                   level: float = 0.95, callback: Callback | None = None, **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The repeated-random-split protocol: ``repeats`` runs with seeds ``seed, seed+1, ...`` (each its own split,
     initialisation and training) in ``out_dir/repeat-NN``; writes ``repeats.tsv`` (metrics per repeat and part)
-    and ``summary.tsv`` (mean, sd and ``level`` CI per part and metric). Finished repeats are not re-run."""
+    and ``summary.tsv`` (mean, sd and ``level`` CI per part and metric). Finished repeats are not re-run. A repeat
+    that diverges before any usable epoch is listed in ``repeats.tsv`` with status "diverged" and left out of the
+    summary."""
     from mirlens.evaluation.metrics import summarize
 
     if repeats < 1:
@@ -556,14 +558,23 @@ def train_repeats(data, out_dir: str | Path, repeats: int, *, settings: TrainSet
         s = replace(settings, seed=settings.seed + r - 1)
         if callback:
             callback("repeat", {"repeat": r, "repeats": repeats, "seed": s.seed})
-        report = train(data, out_dir / f"repeat-{r:02d}", settings=s, callback=callback, **kwargs)
+        try:
+            report = train(data, out_dir / f"repeat-{r:02d}", settings=s, callback=callback, **kwargs)
+        except TrainingDiverged as exc:  # listed, left out of the summary; the other repeats still run
+            if callback:
+                callback("failed", {"repeat": r, "reason": str(exc)})
+            rows.append(pd.DataFrame([{"repeat": r, "seed": s.seed, "status": "diverged"}]))
+            continue
         m = report.metrics.copy()
         m.insert(0, "seed", s.seed)
         m.insert(0, "repeat", r)
         m["best_epoch"] = report.card["best_epoch"]
+        m["status"] = "done"
         rows.append(m)
     per_repeat = pd.concat(rows, ignore_index=True)
-    summary = summarize(per_repeat, level=level, by=["part"])
+    if not (per_repeat["status"] == "done").any():
+        raise TrainingDiverged(f"all {repeats} repeats diverged before any usable epoch; try a lower --lr")
+    summary = summarize(per_repeat[per_repeat["status"] == "done"], level=level, by=["part"])
     write_table(per_repeat, out_dir / "repeats.tsv")
     write_table(summary, out_dir / "summary.tsv")
     return per_repeat, summary
