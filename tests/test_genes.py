@@ -377,3 +377,12 @@ def test_shipped_calibrators_fit_the_bundled_weights(name):
     key = weights_key(load_model(name))
     for noncanonical in (True, False):
         assert cals[calibrator_key(name, noncanonical)].info["weights_key"] == key
+
+
+def test_error_messages_keep_square_brackets(tmp_path):
+    bad = tmp_path / "pairs[old].tsv"  # rich would read "[old]" as markup and drop it
+    bad.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\nm\tUGAGGUAGUAG\tg\tACGXACGU\n")
+    result = runner.invoke(app, ["predict-genes", str(bad), "-m", str(_write_model(tmp_path)),
+                                 "-o", str(tmp_path / "o.tsv")])
+    assert result.exit_code == 1
+    assert "pairs[old].tsv, record 2: target sequence: unknown letter 'X'" in " ".join(result.output.split())
