@@ -190,15 +190,15 @@ def main(argv=None) -> int:
         best = summarise(scores, pairs["target"].tolist(), None)["probability"].to_numpy()
         print(fmt(f"{label}: best site (uncalibrated)", [metrics(y, best)])
               + f"   [{len(scores.sites):,} sites, {elapsed:.0f} s]")
-        rows = [metrics(y, cross_val_predict(X, y, FEATURES, k=args.folds, seed=s, l2=L2,
-                                             nonnegative=EVIDENCE_FEATURES))
-                for s in range(args.repeats)]
+        oof = [cross_val_predict(X, y, FEATURES, k=args.folds, seed=s, l2=L2, nonnegative=EVIDENCE_FEATURES)
+               for s in range(args.repeats)]
+        rows = [metrics(y, p) for p in oof]
         print(fmt(f"{label}: aggregator, CV", rows))
         if noncanonical:
             grouped = grouped_cv(X, y, pd.factorize(pairs["mirna"])[0], args.folds, args.repeats)
             print(fmt(f"{label}: aggregator, CV grouped by miRNA", grouped))
             if not args.no_diagnostics:
-                diagnostics(X, y, pairs, meta, args)
+                diagnostics(X, y, oof, pairs, meta, args)
         if args.fit_out is not None:
             name = calibrator_key(args.name or meta["name"], noncanonical)
             cal = fit_logistic(X, y, FEATURES, l2=L2, nonnegative=EVIDENCE_FEATURES)
@@ -216,15 +216,15 @@ def main(argv=None) -> int:
     return 0
 
 
-def diagnostics(X, y, pairs: pd.DataFrame, meta: dict, args) -> None:
-    """The diagnostic lines of the module doc (all cross-validated with the same folds as the aggregator)."""
+def diagnostics(X, y, oof: list[np.ndarray], pairs: pd.DataFrame, meta: dict, args) -> None:
+    """The diagnostic lines of the module doc (all cross-validated with the same folds as the aggregator, whose
+    out-of-fold probabilities per repeat are ``oof``)."""
     mirna = pd.factorize(pairs["mirna"])[0]
     cv = (lambda Xm, feats: [metrics(y, cross_val_predict(Xm, y, feats, k=args.folds, seed=s, l2=L2,
                                                           nonnegative=tuple(f for f in feats
                                                                             if f in EVIDENCE_FEATURES)))
                              for s in range(args.repeats)])
-    parts = [grouped_auroc(y, cross_val_predict(X, y, FEATURES, k=args.folds, seed=s, l2=L2,
-                                                nonnegative=EVIDENCE_FEATURES), mirna) for s in range(args.repeats)]
+    parts = [grouped_auroc(y, p, mirna) for p in oof]
     share = parts[0]["within_share"]
     print(f"{'diagnostic: aggregator AUROC by miRNA':48s} within one miRNA "
           f"{np.mean([p['within'] for p in parts]):.4f} ({share:.2%} of the positive-negative comparisons, "

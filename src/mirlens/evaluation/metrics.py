@@ -61,9 +61,7 @@ def auroc(y_true, scores) -> float:
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    ranks = stats.rankdata(s)
-    u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    return _mann_whitney_u(y, s) / (n_pos * n_neg)
 
 
 def _mann_whitney_u(y: np.ndarray, s: np.ndarray, groups: np.ndarray | None = None) -> float:
