@@ -7,7 +7,8 @@ and (when an interpreter with TensorFlow + tf_keras is given by --keras-python /
 this one) for the original miTAR2 .h5 model; achieved nominal GFLOP/s (7.0 MFLOP per miTAR2 forward pass; rows
 that share a miRNA share its first 7 of 27 steps, so mirlens computes less than nominal) next to torch.mm's
 GFLOP/s; UTR scanning windows/s (shared target steps, mirlens.predict.sliding) vs the original
-per-fragment loop and vs scoring the same windows row by row; the largest probability differences.
+per-fragment loop and vs scoring the same windows row by row; the largest probability differences; and the bundled
+default `pairing` model's pairs/s on the same pairs (its 50-nt slot), in the same rounds, beside miTAR2's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mirlens.data.datasets import load_dataset
 from mirlens.data.encoding import encode_pairs
 from mirlens.data.fasta import FastaRecord, iter_fasta
 from mirlens.model.keras_import import import_keras
+from mirlens.model.store import load_model
 from mirlens.predict.scan import ScanSettings, mirna_prefix, scan
 from mirlens.predict.score import score_tokens
 from mirlens.predict.windows import window_starts, window_tokens
@@ -80,11 +82,18 @@ def main() -> None:
     np.save(tokens_file, tokens)
     score_tokens(model, tokens[:2048], batch_size=1024)  # warm-up
 
-    ours_b, ours_1, keras_b, keras_1 = [], [], [], []
+    pairing = load_model("pairing")
+    pairing_tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), pairing.config.target_slot)
+    score_tokens(pairing, pairing_tokens[:2048], batch_size=1024)  # warm-up
+
+    ours_b, ours_1, keras_b, keras_1, pairing_b = [], [], [], [], []
     for _ in range(args.rounds):
         t = time.perf_counter()
         probs = score_tokens(model, tokens, batch_size=1024)
         ours_b.append(len(tokens) / (time.perf_counter() - t))
+        t = time.perf_counter()
+        score_tokens(pairing, pairing_tokens, batch_size=1024)
+        pairing_b.append(len(tokens) / (time.perf_counter() - t))
         t = time.perf_counter()
         for i in range(args.single):
             score_tokens(model, tokens[i : i + 1], batch_size=1)
@@ -98,6 +107,10 @@ def main() -> None:
     print(f"mirlens  batch 1024: {med:10,.0f} pairs/s  = {med * MFLOP / 1e3:6.1f} GFLOP/s nominal "
           f"({100 * med * MFLOP / 1e3 / gemm:.0f}% of torch.mm {gemm:.0f} GFLOP/s fp32 measured now)")
     print(f"mirlens  batch 1   : {np.median(ours_1):10,.0f} pairs/s")
+    pmed = float(np.median(pairing_b))
+    pflop = pairing.config.nominal_flops / 1e6
+    print(f"pairing  batch 1024: {pmed:10,.0f} pairs/s  = {pmed * pflop / 1e3:6.1f} GFLOP/s nominal ({pflop:.1f} MFLOP "
+          f"per pair as dense layers); {pmed / med:.2f}x miTAR2's rate in the same rounds")
     if exe:
         kp = np.load(tokens_file + ".keras_probs.npy")
         print(f"Keras    batch 1024: {np.median(keras_b):10,.0f} pairs/s   (TensorFlow via {exe}; per round: "

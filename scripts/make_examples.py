@@ -2,7 +2,9 @@
 
 The miRNAs are well-known human mature miRNAs (sequences as in miRBase, typed by hand). The 3'UTRs are synthetic:
 random background (seeded, AU-rich like real 3'UTRs) with canonical 8mer sites planted for some of the miRNAs,
-so that the example run has true sites to find and a control UTR with none.
+so that the example run has true sites to find and a control UTR with none. The background holds no canonical
+site (no match to nucleotides 2-7 or 3-8) of any example miRNA: a chance match is redrawn, so the only sites are
+the planted ones.
 """
 
 from __future__ import annotations
@@ -31,8 +33,26 @@ def background(rng: np.random.Generator, n: int) -> str:
     return "".join(rng.choice(list("ACGU"), size=n, p=[0.3, 0.2, 0.2, 0.3]))
 
 
+def seed_matches(mirna: str) -> tuple[str, str]:
+    """Target 6-mers pairing with nucleotides 2-7 and 3-8."""
+    return tuple(mirna[a:b].translate(COMPLEMENT)[::-1] for a, b in ((1, 7), (2, 8)))
+
+
+def site_free_background(rng: np.random.Generator, n: int) -> str:
+    """Random background without a canonical site of any example miRNA (chance matches are redrawn)."""
+    kmers = [k for m in MIRNAS.values() for k in seed_matches(m)]
+    seq = list(background(rng, n))
+    while True:
+        text = "".join(seq)
+        hits = [text.find(k) for k in kmers if k in text]
+        if not hits:
+            return text
+        for h in hits:
+            seq[h + int(rng.integers(6))] = str(rng.choice(list("ACGU"), p=[0.3, 0.2, 0.2, 0.3]))
+
+
 def utr(rng: np.random.Generator, length: int, sites: list[tuple[int, str]]) -> str:
-    seq = list(background(rng, length))
+    seq = list(site_free_background(rng, length))
     for pos, site in sites:
         seq[pos : pos + len(site)] = site
     return "".join(seq)

@@ -367,7 +367,7 @@ def test_nonnegative_evidence_coefficients():
     assert set(agg.EVIDENCE_FEATURES) | set(agg.CONTEXT_FEATURES) == set(agg.FEATURES)
 
 
-@pytest.mark.parametrize("name", ["miraw", "combined"])
+@pytest.mark.parametrize("name", ["miraw", "combined", "pairing"])
 def test_shipped_calibrators_fit_the_bundled_weights(name):
     """A bundled model retrained without refitting its gene-level calibrator would silently lose calibration."""
     from mirlens.genes.calibrate import calibrator_key, weights_key

@@ -160,7 +160,7 @@ def test_predict_example_writes_windows_and_genes(tmp_path):
         (["predict", "--mirna", "BAD", "--targets", "BAD", "-m", "MODEL", "-o", "x.tsv"], "unknown letter"),
         (["predict", "--mirna", "LONG", "--targets", "BAD", "-m", "MODEL", "-o", "x.tsv"], "at most 26"),
         (["score", "BAD", "-m", "MODEL", "-o", "x.tsv"], "BAD, record 1: expected 5 tab-separated columns"),
-        (["score", "LONGTARGET", "-m", "MODEL", "-o", "x.tsv"], "model's target slot is 53"),
+        (["score", "LONGMIRNA", "-m", "MODEL", "-o", "x.tsv"], "LONGMIRNA, record 2: miRNA 'm' is 30 nt long"),
         (["models", "info", "/nonexistent/model.h5"], "no such model file"),
     ],
 )
@@ -169,7 +169,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, monkeypatch, args, message):
     model_dir = _random_model(tmp_path)
     (tmp_path / "BAD").write_text(">x\nACGUZ\n")
     (tmp_path / "LONG").write_text(">long\n" + "A" * 30 + "\n")
-    (tmp_path / "LONGTARGET").write_text("mirna_id\tmirna\ttarget_id\ttarget\nm\tACGU\tt\t" + "A" * 60 + "\n")
+    (tmp_path / "LONGMIRNA").write_text("mirna_id\tmirna\ttarget_id\ttarget\nm\t" + "A" * 30 + "\tt\tACGU\n")
     args = [str(model_dir) if a == "MODEL" else a for a in args]
     result = runner.invoke(app, args)
     assert result.exit_code == 1

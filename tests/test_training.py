@@ -304,3 +304,44 @@ def test_cli_train_repeats_reports_how_many_repeats_trained(tmp_path, monkeypatc
     flat = " ".join(res.output.split())
     assert "[repeat 2/2 seed 1123] skipped: training diverged in epoch 1" in flat
     assert "1 of 2 repeats (the others diverged)" in flat
+
+
+def test_pairing_runs_with_schedule_and_negatives_resume_exactly(tmp_path):
+    pairs = learnable_pairs(160, seed=6)
+    pairs = pairs[pairs["label"] == 1]  # positives only: the negatives are generated
+    s = replace(SETTINGS, lr_schedule="onecycle", clip_norm=1.0, max_epochs=3)
+    kw = dict(settings=s, architecture="pairing", negatives="shuffle,mirna-swap", split="target")
+    straight = train(pairs, tmp_path / "straight", **kw)
+    # stopped after epoch 1 by the patience rule (the schedule stays laid out over max_epochs = 3), then resumed
+    train(pairs, tmp_path / "resumed", **{**kw, "settings": replace(s, patience=1, min_delta=1.0)})
+    resumed = train(pairs, tmp_path / "resumed", **kw)
+    ws, wr = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert all(np.array_equal(ws[k], wr[k]) for k in ws)
+    assert resumed.card["epochs"] == straight.card["epochs"] == 3
+    card = straight.card
+    assert card["architecture"] == "pairing" and "onecycle" in card["optimizer"] and "clipped" in card["optimizer"]
+    neg = card["negatives"]["made"]
+    assert set(neg) == {"train", "val", "test"}
+    # one negative per positive and kind (a positive whose target cannot be shuffled site-free gets none), drawn
+    # within each part from that part's positives
+    parts = straight.extra["parts"]
+    for part in ("train", "val", "test"):
+        df = parts[part]
+        n_pos = int((df["label"] == 1).sum())
+        assert n_pos == card["split"]["sizes"][part]
+        assert all(c["made"] + c["positives_without"] == n_pos for c in neg[part].values())
+        assert neg[part]["mirna-swap"]["made"] == n_pos and neg[part]["shuffle"]["made"] >= 0.5 * n_pos
+        assert set(df.loc[df["label"] == 0, "mirna"]) <= set(df.loc[df["label"] == 1, "mirna"])
+
+
+def test_onecycle_schedule_shape():
+    from mirlens.training.trainer import scheduled_lr
+
+    s = replace(SETTINGS, lr=0.01, max_epochs=10, lr_schedule="onecycle")
+    lrs = [scheduled_lr(s, i, 10) for i in range(100)]
+    assert lrs[0] == pytest.approx(0.01 / 25) and max(lrs) == pytest.approx(0.01, rel=1e-6)
+    assert int(np.argmax(lrs)) == 10 and lrs[-1] < 1e-5
+    assert all(b <= a for a, b in zip(lrs[10:], lrs[11:]))
+    assert scheduled_lr(replace(s, lr_schedule="constant"), 55, 10) == 0.01
+    with pytest.raises(MirlensError, match="learning-rate schedule"):
+        replace(s, lr_schedule="steps").validate()

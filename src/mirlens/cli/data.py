@@ -6,29 +6,37 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mirlens.cli.app import app
 from mirlens.cli.common import console, reports_errors
-from mirlens.data.datasets import DATASETS, PARTS, dataset_info, fetch, load_dataset, resolve_data_dir, verify
+from mirlens.data import mirbench
+from mirlens.data.datasets import (DATASETS, PARTS, dataset_info, fetch, find_data_file, load_dataset,
+                                   resolve_data_dir, verify)
 from mirlens.data.duplicates import deduplicate, find_duplicates
 from mirlens.data.readers import read_pairs
 from mirlens.errors import DataSetError
 from mirlens.tables import write_table
 
-data_app = typer.Typer(help="Named data sets (deepmirtar, miraw, combined) and pair files.", no_args_is_help=True)
+data_app = typer.Typer(help="Named data sets (deepmirtar, miraw, combined; miRBench's hejret2023, klimentova2022, "
+                       "manakov2022) and pair files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Directory holding the original files "
-                                                 "(default: $MIRLENS_DATA_DIR, else ~/.cache/mirlens/data).")]
+                                                 "(default: $MIRLENS_DATA_DIR, else ~/.cache/mirlens/data); "
+                                                 "several separated by ':' are searched in order.")]
 
 
 def _table_of(name_or_path: str, part: str, data_dir: Path | None):
     if name_or_path in DATASETS:
         return load_dataset(name_or_path, part, data_dir=data_dir)
+    if name_or_path in mirbench.MIRBENCH:
+        return mirbench.load_mirbench(name_or_path, part, data_dir=data_dir)
     if Path(name_or_path).exists():
         return read_pairs(name_or_path, max_mirna_len=None)
-    raise DataSetError(f"{name_or_path!r} is neither a data set ({', '.join(DATASETS)}) nor a file")
+    raise DataSetError(f"{name_or_path!r} is neither a data set ({', '.join([*DATASETS, *mirbench.MIRBENCH])}) "
+                       "nor a file")
 
 
 @data_app.command("list")
@@ -40,6 +48,9 @@ def list_cmd(data_dir: DataDirOpt = None) -> None:
     for name, ds in DATASETS.items():
         ok = sum(present.get(f, False) for f in ds.files)
         table.add_row(name, ds.description, f"{ok}/{len(ds.files)}")
+    for name, mb in mirbench.MIRBENCH.items():
+        ok = sum(find_data_file(mb.file_name(s), data_dir) is not None for s in mb.splits)
+        table.add_row(name, f"miRBench: {mb.description} (splits {', '.join(mb.splits)})", f"{ok}/{len(mb.splits)}")
     console.print(table)
     console.print(f"data directory: {resolve_data_dir(data_dir)}")
 
@@ -51,7 +62,12 @@ def fetch_cmd(
     data_dir: DataDirOpt = None,
     force: Annotated[bool, typer.Option(help="Download again even if a verified copy is present.")] = False,
 ) -> None:
-    """Download a data set's original files from the tjgu/miTAR GitHub repository and verify their sha256."""
+    """Download a data set's original files and verify them: the miTAR sets from the tjgu/miTAR GitHub repository
+    (sha256 of each file), the miRBench sets from Zenodo record 14501607 (sha256 of each unpacked table)."""
+    if name in mirbench.MIRBENCH:
+        for path, how in mirbench.fetch(name, data_dir, force=force):
+            console.print(f"{path}: {how}")
+        return
     for path in fetch(name, data_dir, force=force):
         console.print(f"verified {path}")
 
@@ -60,6 +76,23 @@ def fetch_cmd(
 @reports_errors
 def info_cmd(name: Annotated[str, typer.Argument(help="Data set name.")], data_dir: DataDirOpt = None) -> None:
     """Rows, labels, unique pairs per part, and what was done against test leakage."""
+    if name in mirbench.MIRBENCH:
+        mb = mirbench.MIRBENCH[name]
+        table = Table("split", "rows", "positives", "negatives", "miRNAs", "miRNA families", "repeats dropped",
+                      "file")
+        for split in mb.splits:
+            try:
+                df = mirbench.load_mirbench(name, split, data_dir=data_dir)
+            except DataSetError as exc:
+                table.add_row(split, "-", "-", "-", "-", "-", "-", escape(str(exc)))
+                continue
+            table.add_row(split, f"{len(df):,}", f"{int((df['label'] == 1).sum()):,}",
+                          f"{int((df['label'] == 0).sum()):,}", f"{df['mirna'].nunique():,}",
+                          f"{df['mirna_family'].nunique():,}", f"{df.attrs.get('n_duplicates_dropped', 0):,}",
+                          escape(str(mirbench.locate(name, split, data_dir))))
+        console.print(f"[bold]{name}[/] ({mb.mirbench_name}): {escape(mb.description)}")
+        console.print(table)
+        return
     info = dataset_info(name, data_dir=data_dir)
     table = Table("part", "rows", "positives", "negatives", "unique pairs", "repeats")
     for part, c in info["parts"].items():

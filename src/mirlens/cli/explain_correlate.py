@@ -13,7 +13,7 @@ from mirlens.cli.duplex import BackendOpt, CacheOpt, JobsOpt, NoCacheOpt, duplex
 from mirlens.cli.explain import explain_app
 from mirlens.errors import InputError
 from mirlens.explain import PairSet, model_width
-from mirlens.explain.correlate import LAYERS, layer_energy_correlations, table1
+from mirlens.explain.correlate import LAYERS, PAIRING_LAYERS, layer_energy_correlations, layers_of, table1
 from mirlens.explain.pairset import load_pairs
 from mirlens.model.store import load_model
 from mirlens.tables import write_table
@@ -32,8 +32,9 @@ def correlate_cmd(
     part: Annotated[str, typer.Option("--part", help="Part of a named data set: train, test, all or pool.")]
     = "train",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the data set files are.")] = None,
-    layers: Annotated[str, typer.Option("--layers", help=f"Comma-separated, from {', '.join(LAYERS)}.")]
-    = "pool,bilstm,dense",
+    layers: Annotated[str | None, typer.Option("--layers", help=f"Comma-separated; miTAR models: from "
+                                               f"{', '.join(LAYERS)} (default pool,bilstm,dense); pairing models: "
+                                               f"from {', '.join(PAIRING_LAYERS)} (default all).")] = None,
     energy_backend: BackendOpt = "miranda", cache_dir: CacheOpt = None, no_cache: NoCacheOpt = False,
     jobs: JobsOpt = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 2048,
@@ -43,8 +44,10 @@ def correlate_cmd(
     if positives + negatives + all_pairs > 1:
         raise InputError("choose one of --positives, --negatives, --all")
     subset = "negatives" if negatives else "all" if all_pairs else "positives"
-    layer_list = [s.strip() for s in layers.split(",") if s.strip()]
     net, meta = load_model(model, with_meta=True)
+    if layers is None:
+        layers = "pool,bilstm,dense" if set(layers_of(net)) == set(LAYERS) else ",".join(layers_of(net))
+    layer_list = [s.strip() for s in layers.split(",") if s.strip()]
     pairs = load_pairs(data, part, data_dir=data_dir).reset_index(drop=True)
     if subset != "all":
         if "label" not in pairs or pairs["label"].isna().all():

@@ -15,7 +15,8 @@ from mirlens.data.datasets import fetch, resolve_data_dir
 from mirlens.data.registry import FILES
 from mirlens.errors import MirlensError
 from mirlens.model.keras_import import import_keras
-from mirlens.model.store import list_models, load_model, resolve_model, save_model, user_model_dir
+from mirlens.model.families import architecture_of
+from mirlens.model.store import DEFAULT_MODEL, list_models, load_model, resolve_model, save_model, user_model_dir
 
 models_app = typer.Typer(help="Import, list and describe models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -46,17 +47,19 @@ def list_cmd() -> None:
     if not found:
         raise MirlensError("no models found; import the original weights with `mirlens models import-keras` "
                            "or train one with `mirlens train`")
-    table = Table("name", "origin", "input", "source", "path")
+    table = Table("name", "origin", "architecture", "input", "source", "path")
     for m in found:
         cfg = m.meta["config"]
-        table.add_row(m.name, m.origin, str(26 + int(cfg["target_slot"])),
-                      str(m.meta.get("card", {}).get("source", "")), str(m.path))
+        card = m.meta.get("card", {})
+        table.add_row(m.name + (" (default)" if m.name == DEFAULT_MODEL else ""), m.origin, architecture_of(cfg),
+                      str(26 + int(cfg["target_slot"])), str(card.get("source", card.get("data", ""))),
+                      str(m.path))
     console.print(table)
 
 
 @models_app.command("info")
 @reports_errors
-def info_cmd(model: Annotated[str, typer.Argument(help="Model name or path.")] = "combined") -> None:
+def info_cmd(model: Annotated[str, typer.Argument(help="Model name or path.")] = DEFAULT_MODEL) -> None:
     """Configuration and model card of one model, as JSON."""
     path = resolve_model(model)
     _, meta = load_model(path, with_meta=True)

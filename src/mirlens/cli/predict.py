@@ -15,14 +15,15 @@ from mirlens.data.examples import EXAMPLE_FILES, example_path
 from mirlens.data.fasta import read_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
-from mirlens.model.store import load_model
+from mirlens.model.store import DEFAULT_MODEL, load_model
 from mirlens.predict.scan import (DEFAULT_STEP, ScanSettings, count_records, format_mitar, gene_summary, scan,
                                   sites_of_targets)
-from mirlens.predict.score import DEFAULT_BATCH, score_pairs
+from mirlens.predict.score import DEFAULT_BATCH, score_pair_table
 from mirlens.tables import write_table, write_text
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `mirlens models list`), model "
-                                       "directory, or original Keras .h5 file. Default: the bundled `combined`.")]
+                                       f"directory, or original Keras .h5 file. Default: the bundled "
+                                       f"`{DEFAULT_MODEL}`.")]
 
 
 class OutFormat(str, Enum):
@@ -33,26 +34,45 @@ class OutFormat(str, Enum):
     mitar = "mitar"
 
 
+def model_scan_threshold(meta: dict) -> float:
+    """The window threshold a model's card recommends for scans (``card["scan_threshold"]["value"]``), else 0.5."""
+    fit = meta.get("card", {}).get("scan_threshold")
+    return float(fit["value"]) if isinstance(fit, dict) and "value" in fit else 0.5
+
+
 @app.command()
 @reports_errors
 def score(
     pairs: Annotated[Path, typer.Argument(help="Pair file: miTAR data set file, or TSV/CSV/Parquet with columns "
                                                 "mirna_id, mirna, target_id, target[, label] (5'->3').")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.tsv, .csv or .parquet).")],
-    model: ModelOpt = "combined",
+    model: ModelOpt = DEFAULT_MODEL,
     batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = DEFAULT_BATCH,
 ) -> None:
-    """Score given (miRNA, target site) pairs: every input row, in input order, with a `probability` column."""
+    """Score given (miRNA, target site) pairs: every input row, in input order, with `logit` (the model's
+    score; rank by it: strong sites all have probability ~1.0) and `probability`. A target longer than the model's
+    target slot is scored in every window of the slot's length and keeps its best one (`window_start`,
+    `window_end` on the target, 1-based, and `n_windows` say which)."""
     net, meta = load_model(model, with_meta=True)
     table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
-    with progress_bar("scoring", len(table)) as advance:
-        prob = score_pairs(net, table, batch_size=batch_size, progress=advance)
+    slot = net.config.target_slot
+    lengths = table["target"].str.len()
+    n_rows = int((lengths.clip(lower=slot) - slot + 1).sum())
+    with progress_bar("scoring", n_rows) as advance:
+        scores = score_pair_table(net, table, batch_size=batch_size, progress=advance)
     out = table[["record", "mirna_id", "mirna", "target_id", "target"]].copy()
     if table["label"].notna().any():
         out["label"] = table["label"]
-    out["probability"] = prob
+    out["logit"] = scores["logit"]
+    out["probability"] = scores["probability"]
+    n_long = int((lengths > slot).sum())
+    if n_long:
+        out = out.join(scores[["window_start", "window_end", "n_windows"]])
     write_table(out, output)
     console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
+    if n_long:
+        console.print(f"{n_long:,} target(s) longer than the model's {slot}-nt slot: scored in every {slot}-nt "
+                      "window (step 1), keeping the best (window_start, window_end, n_windows)")
 
 
 @app.command()
@@ -66,9 +86,12 @@ def predict(
     = None,
     example: Annotated[bool, typer.Option("--example", help="Use the example miRNAs and 3'UTRs shipped with "
                                           "mirlens (see `mirlens examples`).")] = False,
-    model: ModelOpt = "combined",
+    model: ModelOpt = DEFAULT_MODEL,
     step: Annotated[int, typer.Option(help="Nucleotides between window starts (original default 15).")] = DEFAULT_STEP,
-    threshold: Annotated[float, typer.Option(help="A window is a site when its probability is above this.")] = 0.5,
+    threshold: Annotated[float | None, typer.Option(help="A window is a site when its probability is above this "
+                                                    "(default: the model's scan threshold from its card, 0.9 for "
+                                                    "`pairing`; 0.5 for models without one, as the original tool; "
+                                                    "--gene-level: 0.5 on the gene probability).")] = None,
     min_sites: Annotated[int, typer.Option(help="A target is called when it has at least this many sites "
                                            "(the original `-ns k` equals `--min-sites k+1`).")] = 1,
     out_format: Annotated[OutFormat, typer.Option("--format", help="Output format (auto: by extension).")]
@@ -100,13 +123,18 @@ def predict(
 
         net, meta = load_model(model, with_meta=True)
         table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
-        run_gene_level(table, output, model, batch_size=batch_size, threshold=threshold, net_meta=(net, meta))
+        run_gene_level(table, output, model, batch_size=batch_size, threshold=0.5 if threshold is None else threshold,
+                       net_meta=(net, meta))
         return
     if step < 1:
         raise InputError(f"--step must be positive (got {step})")
     if min_sites < 1:
         raise InputError(f"--min-sites must be at least 1 (got {min_sites})")
     net, meta = load_model(model, with_meta=True)
+    if threshold is None:
+        threshold = model_scan_threshold(meta)
+        origin = "the model card's scan threshold" if "scan_threshold" in meta.get("card", {}) else "the default"
+        console.print(f"window threshold {threshold} ({origin}; --threshold to change)", highlight=False)
     mirnas = read_fasta(mirna, allow_bare=True)
     for rec in mirnas:
         if len(rec.seq) > net.config.mirna_slot:

@@ -130,18 +130,22 @@ def metrics_table(df: pd.DataFrame, keys: list[str], title: str | None = None) -
     return table
 
 
-def _settings(data: str, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay=None):
+def _settings(data: str, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay=None,
+              clip_norm=None, lr_schedule=None):
     from mirlens.training.trainer import default_settings
 
     return default_settings(data, seed=seed, batch_size=batch_size, lr=lr, dropout=dropout, max_epochs=max_epochs,
                             patience=patience, min_delta=min_delta, threads=threads,
-                            ema_decay=ema_decay).validate()
+                            ema_decay=ema_decay, clip_norm=clip_norm, lr_schedule=lr_schedule).validate()
 
 
 @app.command("train")
 @reports_errors
 def train_cmd(
-    data: DataOpt,
+    data: Annotated[list[str], typer.Option("--data", "-d", help="Named data set (deepmirtar, miraw, combined: its "
+                                            "train part; a miRBench name such as hejret2023: its train split) or a "
+                                            "labelled pair file; NAME:positives keeps its positives only; repeat "
+                                            "to train on several.")],
     output: OutOpt,
     seed: SeedOpt = 1122,
     split: SplitOpt = "random",
@@ -171,15 +175,38 @@ def train_cmd(
     init: Annotated[str | None, typer.Option("--init", help="Start from this model's weights (name, directory "
                                              "or .h5; same architecture) with a fresh optimizer: continue a "
                                              "training or fine-tune a model on your data.")] = None,
+    arch: Annotated[str, typer.Option("--arch", help="Model family: mitar (the paper's CNN + BiLSTM) or pairing "
+                                      "(a CNN on the miRNA x target pairing map; the bundled default).")] = "mitar",
+    negatives: Annotated[str | None, typer.Option("--negatives", help="Add one negative per positive of each kind, "
+                                                  "with the positive's miRNA: mirna-swap, shuffle, utr (comma "
+                                                  "list; recorded on the model card).")] = None,
+    utrs: Annotated[Path | None, typer.Option("--utrs", help="3'UTRs (FASTA or table with id and sequence "
+                                              "columns) that --negatives utr cuts site-free windows from.")] = None,
+    utrs_half: Annotated[str, typer.Option("--utrs-half", help="all, or first / second: only that half of --utrs "
+                                           "(split by a hash of the UTR id), keeping the other half unseen (the "
+                                           "specificity benchmark probes the second half).")] = "all",
+    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Clip the gradient norm of every step at this "
+                                             "value; 0 = off (the original protocol).")] = 0.0,
+    lr_schedule: Annotated[str, typer.Option("--lr-schedule", help="constant (the original protocol) or "
+                                             "onecycle (warm-up then cosine decay over --max-epochs).")]
+    = "constant",
 ) -> None:
-    """Train a miTAR model with the original protocol (split 20% test, 20% validation; Adam; early stopping on
-    validation accuracy), keeping the best epoch. Independent test pairs of the named data sets never enter
-    training. The run directory holds the model (usable as --model DIR), history, metrics and a checkpoint."""
+    """Train a model, by default a miTAR model with the original protocol (split 20% test, 20% validation; Adam;
+    early stopping on validation accuracy), keeping the best epoch. Independent test pairs of the named data
+    sets never enter training. The run directory holds the model (usable as --model DIR), history, metrics and a
+    checkpoint."""
+    from mirlens.model.families import ARCHITECTURES
     from mirlens.training.trainer import train, train_repeats
 
-    settings = _settings(data, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay)
+    if arch not in ARCHITECTURES:
+        raise MirlensError(f"--arch must be one of {', '.join(ARCHITECTURES)} (got {arch!r})")
+    key = data[0] if len(data) == 1 else ""
+    settings = _settings(key, seed, batch_size, lr, dropout, max_epochs, patience, min_delta, threads, ema_decay,
+                         clip_norm, lr_schedule)
     common = dict(split=split, dedup=dedup, test_frac=test_frac, val_frac=val_frac, target_slot=target_slot,
-                  data_dir=data_dir, overwrite=overwrite)
+                  data_dir=data_dir, overwrite=overwrite, architecture=arch, negatives=negatives, utrs=utrs,
+                  utrs_half=utrs_half)
+    data = data[0] if len(data) == 1 else data
     if repeats < 1:
         raise MirlensError(f"--repeats must be >= 1 (got {repeats})")
     if repeats > 1 and init is not None:

@@ -97,15 +97,29 @@ def dataset_files(name: str) -> list[str]:
     return list(_dataset(name).files)
 
 
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Where data files live: ``data_dir`` if given, else ``$MIRLENS_DATA_DIR``, else
-    ``$XDG_CACHE_HOME/mirlens/data`` (``~/.cache/mirlens/data`` when ``XDG_CACHE_HOME`` is unset)."""
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+def data_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Where data files are looked for, in order: ``data_dir`` if given, else ``$MIRLENS_DATA_DIR``, else
+    ``$XDG_CACHE_HOME/mirlens/data`` (``~/.cache/mirlens/data`` when ``XDG_CACHE_HOME`` is unset). Like ``PATH``,
+    the first two may list several directories separated by ``os.pathsep`` (``:``), e.g. the folders of
+    the miTAR files and of the miRBench files."""
+    spec = str(data_dir) if data_dir is not None else os.environ.get(DATA_DIR_ENV)
+    if spec:
+        return [Path(p).expanduser() for p in spec.split(os.pathsep) if p] or [Path(".")]
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "mirlens" / "data"
+    return [Path(cache).expanduser() / "mirlens" / "data"]
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The first directory of :func:`data_dirs`: where fetched files go."""
+    return data_dirs(data_dir)[0]
+
+
+def find_data_file(file_name: str, data_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The first ``file_name`` found in :func:`data_dirs`, or None."""
+    for directory in data_dirs(data_dir):
+        if (directory / file_name).is_file():
+            return directory / file_name
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------- fetching
@@ -125,8 +139,8 @@ def fetch(name_or_file: str, dest: str | os.PathLike[str] | None = None, *, forc
 
 def verify(data_dir: str | os.PathLike[str] | None = None) -> dict[str, bool]:
     """For every registered file present in the data directory: does its sha256 match? (missing files are left out)"""
-    directory = resolve_data_dir(data_dir)
-    return {n: is_verified(directory / n, f.sha256) for n, f in FILES.items() if (directory / n).is_file()}
+    found = {n: find_data_file(n, data_dir) for n in FILES}
+    return {n: is_verified(p, FILES[n].sha256) for n, p in found.items() if p is not None}
 
 
 # ---------------------------------------------------------------------------------------------------- loading
@@ -152,9 +166,8 @@ def load_dataset(
     dataset = _dataset(name)
     if part not in PARTS:
         raise DataSetError(f"unknown part {part!r} of data set {name!r}; choose from {', '.join(PARTS)}")
-    directory = resolve_data_dir(data_dir)
-    stamps = tuple(_stamp(directory, f, name) for f in dataset.files)
-    df = _compose_cached(name, part, str(directory), stamps)
+    stamps = tuple(_stamp(data_dir, f, name) for f in dataset.files)
+    df = _compose_cached(name, part, stamps)
     if dedup:
         df = deduplicate(df)
     out = df.copy()
@@ -191,16 +204,16 @@ def _counts(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def _stamp(directory: Path, file_name: str, dataset: str) -> tuple[str, int, int]:
+def _stamp(data_dir, file_name: str, dataset: str) -> tuple[str, int, int]:
     """``(path, mtime_ns, size)`` of a data file, the cache key; missing file -> DataSetError saying what to do."""
-    path = directory / file_name
-    try:
-        st = path.stat()
-    except OSError:
+    path = find_data_file(file_name, data_dir)
+    if path is None:
+        where = os.pathsep.join(str(d) for d in data_dirs(data_dir))
         raise DataSetError(
-            f"data set {dataset!r}: file {file_name} not found in {directory}; run `mirlens data fetch {dataset}` "
+            f"data set {dataset!r}: file {file_name} not found in {where}; run `mirlens data fetch {dataset}` "
             f"or set {DATA_DIR_ENV} to a directory that holds it"
-        ) from None
+        )
+    st = path.stat()
     return str(path), st.st_mtime_ns, st.st_size
 
 
@@ -222,7 +235,7 @@ def _table(stamps: dict[str, tuple[str, int, int]], file_name: str) -> pd.DataFr
 
 
 @functools.lru_cache(maxsize=16)
-def _compose_cached(name: str, part: str, directory: str, stamps: tuple[tuple[str, int, int], ...]) -> pd.DataFrame:
+def _compose_cached(name: str, part: str, stamps: tuple[tuple[str, int, int], ...]) -> pd.DataFrame:
     by_name = {Path(s[0]).name: s for s in stamps}
     if name == "deepmirtar":
         return _deepmirtar(by_name, part)

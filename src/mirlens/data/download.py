@@ -35,14 +35,16 @@ def is_verified(path: str | os.PathLike[str], sha256: str) -> bool:
     return path.is_file() and sha256_file(path) == sha256.lower()
 
 
-def download(url: str, dest: str | os.PathLike[str], sha256: str, *, force: bool = False) -> Path:
+def download(url: str, dest: str | os.PathLike[str], sha256: str | None, *, force: bool = False) -> Path:
     """Download ``url`` to ``dest`` unless a verified copy is already there (``force``: download anyway).
+    ``sha256=None`` checks nothing here (for files whose container bytes are not pinned; the caller checks the
+    content) and keeps any complete file already at ``dest``.
 
     Raises :class:`DataSetError` when the download fails or its sha256 is not ``sha256`` (the message names the
     file, the expected and the actual checksum); ``dest`` is then left as it was.
     """
     dest = Path(dest)
-    if not force and is_verified(dest, sha256):
+    if not force and (is_verified(dest, sha256) if sha256 else dest.is_file()):
         return dest
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +63,7 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, force: bool
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 raise DataSetError(f"cannot download {dest.name} from {url}: {exc}") from None
         got = digest.hexdigest()
-        if got != sha256.lower():
+        if sha256 and got != sha256.lower():
             raise DataSetError(
                 f"checksum mismatch for {dest.name} downloaded from {url}: expected sha256 {sha256.lower()}, got {got}"
             )

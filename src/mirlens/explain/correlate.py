@@ -8,6 +8,9 @@ Layers: ``conv`` (after relu), ``pool`` (after max-pool; the paper's "CNN" — i
 minus constant units shows it correlated the max-pool output and its identical dropout copy), ``bilstm``
 (64 final-state units: forward 0-31, backward 32-63) and ``dense`` (16 units, Supp. Table 1).
 
+Pairing models (:mod:`mirlens.model.pairing`) have other layers: ``diagonal`` and ``combine`` (per anchor x unit,
+after relu; feature maps = a unit summed over anchors), ``pool`` (the maximum over anchors) and ``dense``.
+
 Spearman is computed as Pearson on ranks, vectorised: ranks once per column (average ranks for ties, as
 ``scipy.stats.spearmanr``), then one matrix product per block of units. The p-value uses the same t-distribution
 as SciPy. Constant units (e.g. relu units that are always 0) have no correlation: they are excluded and counted.
@@ -27,6 +30,12 @@ from mirlens.errors import InputError
 from mirlens.model.architecture import MiTAR
 
 LAYERS = ("conv", "pool", "bilstm", "dense")
+PAIRING_LAYERS = ("diagonal", "combine", "pool", "dense")
+
+
+def layers_of(model) -> tuple[str, ...]:
+    """The layers :func:`layer_energy_correlations` can correlate for this model."""
+    return LAYERS if isinstance(model, MiTAR) else PAIRING_LAYERS
 LEVELS = ("unit", "feature_map", "all", "direction")
 SUMMARY_COLUMNS = ["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
                    "MaxCor_Pval", "MinCor_Pval_BH", "MaxCor_Pval_BH", "MinUnit", "MaxUnit"]
@@ -114,9 +123,10 @@ def layer_energy_correlations(
 
     Bonferroni and BH adjust within each (layer, level) over the units actually tested.
     """
-    unknown = set(layers) - set(LAYERS)
+    known = layers_of(model)
+    unknown = set(layers) - set(known)
     if unknown:
-        raise InputError(f"unknown layer(s) {sorted(unknown)}; choose from {', '.join(LAYERS)}")
+        raise InputError(f"unknown layer(s) {sorted(unknown)} for this model; choose from {', '.join(known)}")
     energy = np.asarray(energy, dtype=np.float64)
     if len(energy) != len(tokens):
         raise InputError(f"{len(tokens)} pairs but {len(energy)} energies")
@@ -124,6 +134,8 @@ def layer_energy_correlations(
         raise InputError("energies contain missing values")
     model.eval()
     t_all = torch.from_numpy(np.ascontiguousarray(tokens, dtype=np.int64))
+    if not isinstance(model, MiTAR):
+        return _generic_correlations(model, t_all, energy, layers, batch_size, progress)
     n = len(t_all)
     c = model.config
     tables = []
@@ -172,6 +184,42 @@ def layer_energy_correlations(
         tables.append(_unit_table("dense", "unit", [f"d{i}" for i in range(x.shape[1])],
                                   *spearman_columns(x, energy)))
         tables.append(_unit_table("dense", "all", ["all"], *spearman_columns(x.sum(axis=1, keepdims=True), energy)))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _generic_correlations(model, t_all: torch.Tensor, energy: np.ndarray, layers: Sequence[str], batch_size: int,
+                          progress: Callable[[int], None] | None, columns_per_block: int = 512) -> pd.DataFrame:
+    """Every unit, feature map (unit summed over positions) and layer sum of ``model.layer_outputs`` layers."""
+    acts: dict[str, list[np.ndarray]] = {name: [] for name in layers}
+    with torch.inference_mode():
+        for sl in _batches(len(t_all), batch_size):
+            out = model.layer_outputs(t_all[sl])
+            for name in layers:
+                acts[name].append(out[name].float().numpy())
+            if progress is not None:
+                progress(sl.stop - sl.start)
+    tables = []
+    for name in layers:
+        x = np.concatenate(acts[name])
+        if x.ndim == 3:  # (pairs, positions, units)
+            n, positions, units = x.shape
+            flat = x.reshape(n, -1)
+            rhos, ps = [], []
+            for c0 in range(0, flat.shape[1], columns_per_block):
+                r, p = spearman_columns(flat[:, c0:c0 + columns_per_block], energy)
+                rhos.append(r)
+                ps.append(p)
+            names = [f"u{u}:a{a}" for a in range(positions) for u in range(units)]
+            tables.append(_unit_table(name, "unit", names, np.concatenate(rhos), np.concatenate(ps)))
+            fmap = x.astype(np.float64).sum(axis=1)
+            tables.append(_unit_table(name, "feature_map", [f"u{u}" for u in range(units)],
+                                      *spearman_columns(fmap, energy)))
+            total = fmap.sum(axis=1, keepdims=True)
+        else:
+            tables.append(_unit_table(name, "unit", [f"u{u}" for u in range(x.shape[1])],
+                                      *spearman_columns(x, energy)))
+            total = x.astype(np.float64).sum(axis=1, keepdims=True)
+        tables.append(_unit_table(name, "all", ["all"], *spearman_columns(total, energy)))
     return pd.concat(tables, ignore_index=True)
 
 

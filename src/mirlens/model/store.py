@@ -19,13 +19,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mirlens.errors import ModelFileError
-from mirlens.model.architecture import MiTAR, MiTARConfig
+from mirlens.model.families import Model, build_model
 
 FORMAT = "mirlens-model"
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
 META = "model.json"
-DEFAULT_MODEL = "combined"
+DEFAULT_MODEL = "pairing"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -49,7 +49,7 @@ def bundled_model_dir() -> Path:
     return Path(str(resources.files("mirlens") / "pretrained"))
 
 
-def save_model(model: MiTAR, directory: str | Path, *, name: str, card: dict | None = None) -> Path:
+def save_model(model: Model, directory: str | Path, *, name: str, card: dict | None = None) -> Path:
     """Write ``model`` to ``directory`` (created) as safetensors + JSON; atomic per file."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -78,10 +78,13 @@ def _read_meta(directory: Path) -> dict:
     return meta
 
 
-def load_model_dir(directory: str | Path) -> tuple[MiTAR, dict]:
+def load_model_dir(directory: str | Path) -> tuple[Model, dict]:
     directory = Path(directory)
     meta = _read_meta(directory)
-    model = MiTAR(MiTARConfig.from_dict(meta["config"]))
+    try:
+        model = build_model(meta["config"])
+    except ValueError as exc:
+        raise ModelFileError(f"{directory / META}: {exc}") from None
     try:
         state = load_file(str(directory / WEIGHTS))
     except FileNotFoundError:
@@ -135,7 +138,7 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
 
 
 def load_model(name_or_path: str | Path | None = None, *, with_meta: bool = False):
-    """Load a model by name (see module doc) or path; ``None`` means the default model (``combined``).
+    """Load a model by name (see module doc) or path; ``None`` means the default model (``pairing``).
 
     Returns the model in eval mode, or ``(model, meta)`` with ``with_meta=True``.
     """

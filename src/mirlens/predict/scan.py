@@ -44,10 +44,12 @@ def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
 
 
 def _scan_block(
-    model: MiTAR, mirna_id: str, sliding: SlidingScorer, targets: list[FastaRecord], step: int, batch_size: int
+    model: MiTAR, mirna_id: str, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
+    step: int, batch_size: int
 ) -> pd.DataFrame:
-    """Window table of one miRNA on a block of targets: windows that overlap densely share their target steps
-    (:class:`SlidingScorer`), sparse ones are scored row by row — whichever costs fewer operations."""
+    """Window table of one miRNA on a block of targets: for miTAR models, windows that overlap densely share their
+    target steps (:class:`SlidingScorer`), sparse ones are scored row by row — whichever costs fewer operations;
+    other model families (``sliding`` None) score row by row."""
     window = model.config.target_slot
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
     for rec in targets:
@@ -60,12 +62,12 @@ def _scan_block(
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
-    if sliding_is_cheaper(model.config, n_windows, sum(max(len(s), window) for s in seqs)):
+    if sliding is not None and sliding_is_cheaper(model.config, n_windows, sum(max(len(s), window) for s in seqs)):
         prob = sliding.score(seqs, starts_per, batch_size=batch_size)
     else:
         target_part = np.concatenate([window_tokens(q, s, window) for q, s in zip(seqs, starts_per)])
         tokens = np.empty((len(target_part), MIRNA_SLOT + window), dtype=np.uint8)
-        tokens[:, :MIRNA_SLOT] = sliding.prefix.numpy()
+        tokens[:, :MIRNA_SLOT] = prefix
         tokens[:, MIRNA_SLOT:] = target_part
         prob = score_tokens(model, tokens, batch_size=batch_size)
     return pd.DataFrame({
@@ -123,12 +125,14 @@ def scan(
                                    "mirnas": [(m.id, m.seq) for m in mirnas]})
     done = store.done()
     for m_index, mirna in enumerate(mirnas):
-        sliding = SlidingScorer(model, mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}"))
+        prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
+        sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
         for b_index, block in enumerate(_blocks(iter_fasta(targets_fasta, allow_bare=True),
                                                 settings.targets_per_chunk)):
             chunk = m_index * n_blocks + b_index
             if chunk not in done:
-                store.write(chunk, _scan_block(model, mirna.id, sliding, block, settings.step, settings.batch_size))
+                store.write(chunk, _scan_block(model, mirna.id, prefix, sliding, block, settings.step,
+                                               settings.batch_size))
             if progress is not None:
                 progress(len(block))
     windows = store.read()

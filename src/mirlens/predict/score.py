@@ -1,4 +1,9 @@
-"""Batched scoring of token matrices and pair tables."""
+"""Batched scoring of token matrices and pair tables.
+
+A pair whose target is longer than the model's target slot is scored in every window of the slot's length
+(step 1) and keeps its best window (the highest logit): :func:`score_pair_table` says which window and how many
+there were, so that any model can score, say, 50-nt CLIP fragments or whole UTR stretches.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mirlens.data.encoding import encode_pairs
+from mirlens.data.alphabet import tokenize
+from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
 from mirlens.model.architecture import MiTAR
 from mirlens.predict.threads import map_batches
+from mirlens.predict.windows import window_tokens
 
 DEFAULT_BATCH = 1024
 
@@ -21,9 +28,11 @@ def iter_batches(n: int, batch_size: int) -> Iterator[slice]:
 
 
 @torch.inference_mode()
-def score_tokens(model: MiTAR, tokens: np.ndarray, *, batch_size: int = DEFAULT_BATCH, progress=None) -> np.ndarray:
-    """Probabilities (float32, one per row) of a token matrix; ``progress(n_done)`` is called after each batch.
-    Rows of the same miRNA are batched together (they share work); batches run side by side on the cores
+def score_tokens(model: MiTAR, tokens: np.ndarray, *, batch_size: int = DEFAULT_BATCH, progress=None,
+                 logits: bool = False) -> np.ndarray:
+    """Probabilities (float32, one per row) of a token matrix, or with ``logits=True`` the logits (the ranking
+    score: probabilities of strong sites all round to 1.0 in float32). ``progress(n_done)`` is called after each
+    batch. Rows of the same miRNA are batched together (they share work); batches run side by side on the cores
     (:mod:`mirlens.predict.threads`)."""
     model.eval()
     tokens = np.asarray(tokens)
@@ -32,7 +41,8 @@ def score_tokens(model: MiTAR, tokens: np.ndarray, *, batch_size: int = DEFAULT_
 
     def run(rows: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return torch.sigmoid(model(torch.from_numpy(np.ascontiguousarray(tokens[rows], dtype=np.int64)))).numpy()
+            out = model(torch.from_numpy(np.ascontiguousarray(tokens[rows], dtype=np.int64)))
+            return (out if logits else torch.sigmoid(out)).numpy()
 
     batches = [order[sl] for sl in iter_batches(len(tokens), batch_size)]
     for rows, probs in zip(batches, map_batches(run, batches)):
@@ -63,7 +73,52 @@ def pair_names(pairs: pd.DataFrame) -> list[str]:
 
 
 def score_pairs(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH, progress=None) -> np.ndarray:
-    """Probability of every pair of a pair table (columns ``mirna``/``target``, both 5'->3')."""
-    tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), model.config.target_slot,
-                          names=pair_names(pairs))
-    return score_tokens(model, tokens, batch_size=batch_size, progress=progress)
+    """Probability of every pair of a pair table (columns ``mirna``/``target``, both 5'->3'); targets longer than
+    the model's slot get their best window's (see the module doc)."""
+    return score_pair_table(model, pairs, batch_size=batch_size, progress=progress)["probability"].to_numpy()
+
+
+def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH,
+                     progress=None) -> pd.DataFrame:
+    """Scores of every pair (index and order of ``pairs``): ``logit``, ``probability`` (its sigmoid), and for the
+    window scoring of long targets ``window_start``/``window_end`` (1-based, inclusive, on the target; the whole
+    target when it fits the slot) and ``n_windows``. ``progress(n)`` counts scored windows."""
+    slot = model.config.target_slot
+    if not len(pairs):
+        return pd.DataFrame({"logit": np.zeros(0, np.float32), "probability": np.zeros(0), "window_start": 0,
+                             "window_end": 0, "n_windows": 0}, index=pairs.index).astype(
+            {"window_start": np.int64, "window_end": np.int64, "n_windows": np.int64})
+    lengths = pairs["target"].str.len().to_numpy()
+    long = lengths > slot
+    names = pair_names(pairs)
+    short_rows = np.flatnonzero(~long)
+    tokens = [encode_pairs(pairs["mirna"].iloc[short_rows].tolist(), pairs["target"].iloc[short_rows].tolist(),
+                           slot, names=[names[i] for i in short_rows])]
+    owner = [short_rows]
+    starts = [np.zeros(len(short_rows), dtype=np.int64)]
+    for i in np.flatnonzero(long):
+        prefix = encode_pairs([pairs["mirna"].iat[i]], ["N"], 1, names=[names[i]])[0, :MIRNA_SLOT]
+        first = np.arange(lengths[i] - slot + 1)
+        block = np.empty((len(first), MIRNA_SLOT + slot), dtype=np.uint8)
+        block[:, :MIRNA_SLOT] = prefix
+        block[:, MIRNA_SLOT:] = window_tokens(tokenize(pairs["target"].iat[i]), first, slot)
+        tokens.append(block)
+        owner.append(np.full(len(first), i))
+        starts.append(first)
+    all_tokens, owner, starts = np.concatenate(tokens), np.concatenate(owner), np.concatenate(starts)
+    logit = score_tokens(model, all_tokens, batch_size=batch_size, progress=progress, logits=True)
+    # best window per pair: sort by (pair, -logit, start) and keep each pair's first row
+    order = np.lexsort((starts, -logit, owner))
+    keep = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    n_windows = np.bincount(owner, minlength=len(pairs))
+    best = np.empty(len(pairs), dtype=np.float32)
+    best_start = np.empty(len(pairs), dtype=np.int64)
+    best[owner[keep]] = logit[keep]
+    best_start[owner[keep]] = starts[keep]
+    return pd.DataFrame({
+        "logit": best,
+        "probability": 1.0 / (1.0 + np.exp(-best.astype(np.float64))),
+        "window_start": best_start + 1,
+        "window_end": best_start + np.minimum(lengths, slot),
+        "n_windows": n_windows,
+    }, index=pairs.index)

@@ -60,6 +60,15 @@ QUICK_CHUNK_PAIRS = 100
 QUICK_N_BOOT = 200
 FULL_N_BOOT = 1000
 CORRELATION_LAYERS = ("conv", "pool", "bilstm", "dense")
+
+
+def correlation_layers(model) -> tuple[str, ...]:
+    """The paper's layers for miTAR models; every layer of other families (pairing: diagonal, combine, pool,
+    dense)."""
+    from mirlens.explain.correlate import layers_of
+
+    known = layers_of(model)
+    return CORRELATION_LAYERS if set(CORRELATION_LAYERS) <= set(known) else known
 SEED_TO = ("N", "G")
 
 
@@ -304,14 +313,14 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
         units, summaries = [], []
         for sub, ps in (("positives", inp.positives), ("negatives", inp.negatives)):
             energy = dup.loc[dup["subset"] == sub, "energy"].to_numpy(np.float64)
-            u = layer_energy_correlations(inp.model, ps.tokens, energy, layers=CORRELATION_LAYERS)
+            u = layer_energy_correlations(inp.model, ps.tokens, energy, layers=correlation_layers(inp.model))
             units.append(u.assign(subset=sub))
             summaries.append(table1(u).assign(subset=sub))
         t1 = pd.concat(summaries, ignore_index=True).assign(dataset=ds, energy_backend=s.energy_backend)
         return {"table1": t1, "units": pd.concat(units, ignore_index=True).assign(dataset=ds)}, {}
 
     keep(runner.run(f"{ds}.correlate", ds, {**base, "pos": pos_fp, "neg": neg_fp, "energies": en.key,
-                                            "layers": CORRELATION_LAYERS}, correlate), "correlate")
+                                            "layers": correlation_layers(inp.model)}, correlate), "correlate")
 
     # Table 2: all positives and the extracted subsets
     def pairing(_d: Path):

@@ -7,7 +7,8 @@ original miTAR scripts call it twice with the same seed), so on the same rows in
 the original ones, index for index. (Everything else in training draws from numpy ``Generator``\\ s.)
 
 ``mirna`` / ``target`` splits hold out whole groups: every pair of a held-out miRNA (grouped by sequence) or
-target gene (grouped by ``target_id``) is in the test part, none in train or validation (and likewise between
+target gene (grouped by ``target_id``; rows with a ``group`` column, as miRBench's, by that: its gene cluster) is
+in the test part, none in train or validation (and likewise between
 validation and train). Groups are taken in a seeded random order until the part holds at least its share of rows.
 """
 
@@ -109,5 +110,7 @@ def make_split(pairs: pd.DataFrame, how: str = "random", *, test_frac: float = 0
         raise MirlensError(f"unknown split {how!r}; choose from {', '.join(SPLITS)}")
     if how == "random":
         return random_split(len(pairs), test_frac=test_frac, val_frac=val_frac, seed=seed)
-    return group_split(pairs[GROUP_COLUMN[how]].to_numpy(), test_frac=test_frac, val_frac=val_frac, seed=seed,
-                       method=how)
+    groups = pairs[GROUP_COLUMN[how]]
+    if how == "target" and "group" in pairs:  # miRBench rows: their gene cluster; other rows: their target id
+        groups = pairs["group"].astype(object).where(pairs["group"].notna(), "target:" + pairs["target_id"].astype(str))
+    return group_split(groups.to_numpy(), test_frac=test_frac, val_frac=val_frac, seed=seed, method=how)

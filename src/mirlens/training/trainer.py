@@ -54,13 +54,14 @@ from torch.nn import functional as F
 
 import mirlens
 from mirlens.data.encoding import encode_pairs
-from mirlens.errors import MirlensError, TrainingDiverged
-from mirlens.model.architecture import MiTAR, MiTARConfig
+from mirlens.errors import DataSetError, MirlensError, TrainingDiverged
+from mirlens.model.architecture import MiTAR
+from mirlens.model.families import Config, Model, architecture_of, build_model, make_config
 from mirlens.model.store import save_model
-from mirlens.predict.score import pair_names, score_tokens
+from mirlens.predict.score import pair_names, score_pairs
 from mirlens.tables import write_table
 from mirlens.training.checkpoint import Checkpoint
-from mirlens.training.data import TESTS_OF, default_target_slot, independent_test_sets, load_pool
+from mirlens.training.data import default_target_slot, independent_test_sets, load_pool
 from mirlens.training.kernels import DropoutMasks, training_logits
 from mirlens.training.splits import PARTS, Split, make_split
 
@@ -93,6 +94,8 @@ class TrainSettings:
     seed: int = DEFAULT_SEED
     adam_eps: float = 1e-7
     ema_decay: float = 0.0
+    clip_norm: float = 0.0
+    lr_schedule: str = "constant"
     threads: int | None = None
 
     def validate(self) -> TrainSettings:
@@ -111,6 +114,11 @@ class TrainSettings:
             problems.append(f"min delta must be >= 0 (got {self.min_delta})")
         if not 0 <= self.ema_decay < 1:
             problems.append(f"EMA decay must be in [0, 1) (got {self.ema_decay})")
+        if not (self.clip_norm >= 0 and math.isfinite(self.clip_norm)):
+            problems.append(f"gradient clipping norm must be >= 0 (got {self.clip_norm})")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)} "
+                            f"(got {self.lr_schedule!r})")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be >= 1 (got {self.threads})")
         if problems:
@@ -125,9 +133,34 @@ class TrainSettings:
         d = self.to_dict()
         for k in ("threads", "max_epochs", "patience", "min_delta"):
             d.pop(k)
-        if not d["ema_decay"]:  # runs without averaging keep the fingerprint they had before it existed
-            d.pop("ema_decay")
+        for key in ("ema_decay", "clip_norm"):  # runs without them keep the fingerprint they had before they existed
+            if not d[key]:
+                d.pop(key)
+        if d["lr_schedule"] == "constant":
+            d.pop("lr_schedule")
+        else:  # a schedule is laid out over max_epochs, so that number shapes the weights
+            d["max_epochs"] = self.max_epochs
         return d
+
+
+LR_SCHEDULES = ("constant", "onecycle")
+"""``constant``: Adam at ``lr`` throughout (the original protocol). ``onecycle``: over ``max_epochs`` x batches
+steps, a cosine warm-up from lr/25 to lr in the first 10%, then a cosine decay to lr/25 / 1e4 (PyTorch's
+OneCycleLR shape); the rate of a step is a function of its number only, so a resumed run continues exactly."""
+
+
+def scheduled_lr(settings: TrainSettings, step: int, steps_per_epoch: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) under ``settings.lr_schedule``."""
+    if settings.lr_schedule == "constant":
+        return settings.lr
+    total = max(1, settings.max_epochs * steps_per_epoch)
+    warm = max(1, int(0.1 * total))
+    start, end = settings.lr / 25, settings.lr / 25 / 1e4
+    if step < warm:
+        frac, lo, hi = step / warm, start, settings.lr
+    else:
+        frac, lo, hi = min(1.0, (step - warm) / max(1, total - warm)), settings.lr, end
+    return hi + (lo - hi) * (1 + math.cos(math.pi * frac)) / 2
 
 
 def default_settings(data: str, **overrides) -> TrainSettings:
@@ -138,11 +171,20 @@ def default_settings(data: str, **overrides) -> TrainSettings:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def init_model(config: MiTARConfig, seed: int) -> MiTAR:
-    """A freshly initialised model (Keras-style init), seeded, without touching the caller's torch RNG."""
+def init_model(config: Config, seed: int) -> Model:
+    """A freshly initialised model of ``config``'s family (miTAR: Keras-style init), seeded, without touching the
+    caller's torch RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return MiTAR(config)
+        return build_model(config)
+
+
+def forward_for_training(model: Model, tokens: torch.Tensor, masks: DropoutMasks) -> torch.Tensor:
+    """Training-mode logits with dropout from ``masks``: miTAR through its fast training kernels
+    (:mod:`mirlens.training.kernels`), other families through their own ``training_logits``."""
+    if isinstance(model, MiTAR):
+        return training_logits(model, tokens, masks)
+    return model.training_logits(tokens, masks)
 
 
 @contextmanager
@@ -169,7 +211,7 @@ def _digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _weights_digest(model: MiTAR) -> str:
+def _weights_digest(model: Model) -> str:
     return _digest(*(v.detach().cpu().numpy() for v in model.state_dict().values()))
 
 
@@ -177,7 +219,7 @@ def _weights_digest(model: MiTAR) -> str:
 class FitResult:
     """Outcome of :func:`fit`. ``model`` holds the best epoch's weights (eval mode)."""
 
-    model: MiTAR
+    model: Model
     history: pd.DataFrame
     best_epoch: int
     best_val_accuracy: float
@@ -192,7 +234,7 @@ class FitResult:
 
 
 @torch.inference_mode()
-def evaluate_logits(model: MiTAR, tokens: np.ndarray) -> np.ndarray:
+def evaluate_logits(model: Model, tokens: np.ndarray) -> np.ndarray:
     """Logits of ``tokens`` in eval mode (batched)."""
     was_training = model.training
     model.eval()
@@ -207,10 +249,10 @@ def evaluate_logits(model: MiTAR, tokens: np.ndarray) -> np.ndarray:
 class WeightAverage:
     """Exponential moving average of a model's parameters (see the module doc), kept as a model of its own."""
 
-    def __init__(self, model: MiTAR, decay: float, updates: int = 0, averaged: MiTAR | None = None):
+    def __init__(self, model: Model, decay: float, updates: int = 0, averaged: Model | None = None):
         self.decay = decay
         self.updates = updates
-        self.model = MiTAR(model.config)
+        self.model = build_model(model.config)
         self.model.load_state_dict((averaged if averaged is not None else model).state_dict())
         self.model.eval()
         self._avg = [p.detach() for p in self.model.parameters()]
@@ -230,7 +272,7 @@ def _loss_acc(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return loss, float(((logits > 0) == (labels > 0)).mean())
 
 
-def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+def fit(model: Model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
         settings: TrainSettings, *, workdir: str | Path | None = None, callback: Callback | None = None,
         overwrite: bool = False) -> FitResult:
     """Train ``model`` (in place) on ``train`` = (tokens uint8 (n, L), labels 0/1), early-stopping on ``val``.
@@ -307,13 +349,20 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
             masks = DropoutMasks(rng, settings.dropout)
             model.train()
             loss_sum, correct = 0.0, 0
+            steps_per_epoch = -(-n // settings.batch_size)
             for start in range(0, n, settings.batch_size):
+                if settings.lr_schedule != "constant":
+                    step = (epoch - 1) * steps_per_epoch + start // settings.batch_size
+                    for group in optimizer.param_groups:
+                        group["lr"] = scheduled_lr(settings, step, steps_per_epoch)
                 idx = order[start : start + settings.batch_size]
                 xb, yb = tokens_t[idx], labels_t[idx]
                 optimizer.zero_grad(set_to_none=True)
-                logits = training_logits(model, xb, masks)
+                logits = forward_for_training(model, xb, masks)
                 loss = F.binary_cross_entropy_with_logits(logits, yb)
                 loss.backward()
+                if settings.clip_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
                 optimizer.step()
                 if average is not None:
                     average.update()
@@ -346,7 +395,7 @@ def fit(model: MiTAR, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarra
             if ckpt is not None:
                 best_model = None
                 if improved_best:
-                    best_model = MiTAR(model.config)
+                    best_model = build_model(model.config)
                     best_model.load_state_dict(best_state)
                 ckpt.save(model=model, optimizer=optimizer, best_model=best_model,
                           averaged=average.model if average is not None else None, state={
@@ -404,7 +453,7 @@ def _should_stop(epoch: int, stopping: dict, settings: TrainSettings, history: l
 class TrainReport:
     """A finished training run: the model (best epoch), its card, metrics per part, history, output directory."""
 
-    model: MiTAR
+    model: Model
     card: dict
     metrics: pd.DataFrame
     history: pd.DataFrame
@@ -413,16 +462,14 @@ class TrainReport:
     extra: dict = field(default_factory=dict)
 
 
-def _metrics_rows(model: MiTAR, parts: dict[str, pd.DataFrame], threshold: float = 0.5) -> pd.DataFrame:
+def _metrics_rows(model: Model, parts: dict[str, pd.DataFrame], threshold: float = 0.5) -> pd.DataFrame:
     from mirlens.evaluation.metrics import binary_metrics
 
     rows = []
     for part, pairs in parts.items():
         if not len(pairs):
             continue
-        tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), model.config.target_slot,
-                              names=pair_names(pairs))
-        probs = score_tokens(model, tokens)
+        probs = score_pairs(model, pairs)  # targets longer than the slot: best window
         rows.append({"part": part, **binary_metrics(pairs["label"].to_numpy(dtype=np.int64), probs, threshold)})
     return pd.DataFrame(rows)
 
@@ -431,20 +478,23 @@ def _round(d: dict, digits: int = 6) -> dict:
     return {k: (round(v, digits) if isinstance(v, float) and math.isfinite(v) else v) for k, v in d.items()}
 
 
-def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dict | None]:
+def initial_model(config: Config, seed: int, init=None) -> tuple[Model, dict | None]:
     """The model training starts from: freshly initialised (``init=None``), or a copy of the weights of ``init``
-    (a model name, directory or .h5 file, or a :class:`MiTAR`) to continue training or fine-tune it. Returns the
+    (a model name, directory or .h5 file, or a model object) to continue training or fine-tune it. Returns the
     model and, for ``init``, what the card records of it (name, weights digest, its card's data, seed, epochs,
     settings and own ``init``, so a chain of continued trainings stays traceable)."""
     if init is None:
         return init_model(config, seed), None
-    if isinstance(init, MiTAR):
+    if isinstance(init, torch.nn.Module):
         source, meta = init, {"name": "<model>", "card": {}}
     else:
         from mirlens.model.store import load_model
 
         source, meta = load_model(init, with_meta=True)
     theirs = replace(source.config, dropout=config.dropout)
+    if type(theirs) is not type(config):
+        raise MirlensError(f"--init {meta.get('name', init)}: it is a {architecture_of(theirs)} model; this "
+                           f"training builds a {architecture_of(config)} model (--arch)")
     if theirs != config:
         needed = config.to_dict()
         diff = ", ".join(f"{k} {v} (data needs {needed[k]})" for k, v in theirs.to_dict().items() if needed[k] != v)
@@ -452,7 +502,7 @@ def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dic
                 if theirs.target_slot != config.target_slot else "")
         raise MirlensError(f"--init {meta.get('name', init)}: its architecture does not fit this training: "
                            f"{diff}{hint}")
-    model = MiTAR(config)
+    model = build_model(config)
     model.load_state_dict(source.state_dict())
     card = meta.get("card") or {}
     info = {"model": str(meta.get("name") or init), "weights_sha256": _weights_digest(model),
@@ -464,54 +514,102 @@ def initial_model(config: MiTARConfig, seed: int, init=None) -> tuple[MiTAR, dic
 def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, split: str = "random",
           dedup: bool = False, test_frac: float = 0.2, val_frac: float = 0.2, target_slot: int | None = None,
           name: str | None = None, data_dir=None, callback: Callback | None = None,
-          overwrite: bool = False, init=None) -> TrainReport:
-    """Train one model on ``data`` (named data set, pair file or pair table) into ``out_dir``.
+          overwrite: bool = False, init=None, architecture: str = "mitar", negatives: str | None = None,
+          utrs: str | Path | dict | None = None, utrs_half: str = "all") -> TrainReport:
+    """Train one model on ``data`` (named data set, pair file, pair table, or a list of sources: see
+    :func:`mirlens.training.data.load_pool`) into ``out_dir``.
 
-    ``init`` (a model name, directory, .h5 file or :class:`MiTAR` of the same architecture) starts from that
+    ``architecture`` is the model family (``mitar``: the paper's; ``pairing``: :mod:`mirlens.model.pairing`).
+    ``negatives`` (e.g. ``"mirna-swap,shuffle,utr"``, :mod:`mirlens.data.negatives`) adds, after the split and
+    within each part, one negative of each kind per positive with the positive's own miRNA; ``utrs`` (a FASTA or
+    table path, or ``{id: sequence}``) is the UTR collection the ``utr`` kind cuts windows from; ``utrs_half``
+    "first" or "second" keeps one half of it (:func:`mirlens.evaluation.specificity.split_utrs`: by a hash of the
+    UTR id), so that the other half stays unseen, e.g. for the specificity probes. The negatives are drawn from
+    ``settings.seed``: same data and seed, same negatives.
+
+    ``init`` (a model name, directory, .h5 file or a model object of the same architecture) starts from that
     model's weights instead of a fresh initialisation, with a fresh optimizer: to continue a run whose
     checkpoint is gone, or to fine-tune a model on other data. The split still follows ``settings.seed``, so
     continuing a model trained by mirlens with its own seed keeps its validation and test pairs out of training.
 
-    Writes ``out_dir/model.safetensors`` + ``model.json`` (the best epoch; its card records data, split, seed,
-    settings, epochs, metrics and training time), ``history.tsv``, ``metrics.tsv`` (validation, held-out test and
-    for named data the independent test sets), ``split.parquet`` (which pool row went where) and the checkpoint.
-    Rerunning the same command resumes an interrupted run or just reports a finished one.
+    Writes ``out_dir/model.safetensors`` + ``model.json`` (the best epoch; its card records data, negatives,
+    split, seed, settings, epochs, metrics and training time), ``history.tsv``, ``metrics.tsv`` (validation,
+    held-out test and the sources' independent test sets), ``split.parquet`` (which pool row went where) and the
+    checkpoint. Rerunning the same command resumes an interrupted run or just reports a finished one.
     """
+    from mirlens.data.negatives import parse_kinds, with_negatives
+
     out_dir = Path(out_dir)
     key = data if isinstance(data, str) else None
     settings = (settings or default_settings(key or "")).validate()
+    kinds = parse_kinds(negatives) if negatives else []
+    utr_seqs = None
+    if "utr" in kinds:
+        if utrs is None:
+            raise MirlensError("negatives of kind 'utr' need a UTR collection (--utrs FILE: FASTA or table)")
+        from mirlens.data.utrs import read_utrs
+
+        utr_seqs = utrs if isinstance(utrs, dict) else read_utrs(utrs)
+        if utrs_half != "all":
+            from mirlens.evaluation.specificity import split_utrs
+
+            if utrs_half not in ("first", "second"):
+                raise MirlensError(f"UTR half must be all, first or second (got {utrs_half!r})")
+            utr_seqs = split_utrs(utr_seqs)[0 if utrs_half == "first" else 1]
     pool = load_pool(data, dedup=dedup, data_dir=data_dir)
-    slot = target_slot or default_target_slot(pool)
+    slot = target_slot or default_target_slot(pool, architecture)
     parts_split = make_split(pool.pairs, split, test_frac=test_frac, val_frac=val_frac, seed=settings.seed)
     pairs = pool.pairs
-    tokens = encode_pairs(pairs["mirna"].tolist(), pairs["target"].tolist(), slot, names=pair_names(pairs))
-    labels = pairs["label"].to_numpy(dtype=np.float32)
+    parts = {p: pairs.iloc[getattr(parts_split, p)] for p in PARTS}
+    negative_counts = {}
+    if kinds:
+        for i, p in enumerate(PARTS):
+            if len(parts[p]):
+                parts[p] = with_negatives(parts[p], kinds, seed=[settings.seed, i], utrs=utr_seqs)
+                negative_counts[p] = parts[p].attrs["negatives"]
 
-    model, init_info = initial_model(MiTARConfig(target_slot=slot, dropout=settings.dropout), settings.seed, init)
-    result = fit(model, (tokens[parts_split.train], labels[parts_split.train]),
-                 (tokens[parts_split.val], labels[parts_split.val]), settings, workdir=out_dir,
+    def encoded(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return (encode_pairs(part["mirna"].tolist(), part["target"].tolist(), slot, names=pair_names(part)),
+                part["label"].to_numpy(dtype=np.float32))
+
+    config = make_config(architecture, target_slot=slot, dropout=settings.dropout)
+    model, init_info = initial_model(config, settings.seed, init)
+    result = fit(model, encoded(parts["train"]), encoded(parts["val"]), settings, workdir=out_dir,
                  callback=callback, overwrite=overwrite)
     model = result.model
 
-    eval_parts = {"validation": pairs.iloc[parts_split.val], "test": pairs.iloc[parts_split.test]}
-    if pool.named:
-        for t, table in independent_test_sets(data_dir, TESTS_OF[pool.data]).items():
-            eval_parts[f"independent:{t}"] = table
+    eval_parts = {"validation": parts["val"], "test": parts["test"]}
+    for t, table in _independent_tests(pool.tests, data_dir).items():
+        eval_parts[f"independent:{t}"] = table
     metrics = _metrics_rows(model, eval_parts)
 
     split_info = {"method": split, "test_frac": test_frac, "val_frac": val_frac, "seed": settings.seed,
                   "sizes": parts_split.sizes(), "rng": "numpy RandomState(seed).permutation (as scikit-learn's "
                   "train_test_split(random_state=seed), twice)"}
+    family = "pairing" if architecture == "pairing" else "miTAR"
     card = {
-        "description": f"miTAR model trained by mirlens on {pool.data}",
+        "description": f"{family} model trained by mirlens on {pool.data}",
+        "architecture": architecture,
         "data": pool.data,
         "data_notes": pool.notes,
         "dedup": dedup,
+        "negatives": ({"kinds": kinds, "per_positive": len(kinds), "seed": settings.seed,
+                       "utrs": (str(utrs) if utrs is not None and not isinstance(utrs, dict) else
+                                ("<dict>" if utrs is not None else None)),
+                       "utrs_half": utrs_half, "n_utrs": len(utr_seqs) if utr_seqs is not None else None,
+                       "made": negative_counts,
+                       "rule": "one negative per positive and kind, with the positive's miRNA, drawn within "
+                               "each split part; no canonical site (match to nt 2-7 or 3-8) in any negative"}
+                      if kinds else None),
         "split": split_info,
         "seed": settings.seed,
-        "init": init_info or "fresh (Keras-style initialisers, torch.manual_seed(seed))",
+        "init": init_info or ("fresh (Keras-style initialisers, torch.manual_seed(seed))" if architecture == "mitar"
+                              else "fresh (PyTorch default initialisers, torch.manual_seed(seed))"),
         "settings": settings.to_dict(),
-        "optimizer": "Adam (eps 1e-7), binary cross-entropy on logits",
+        "optimizer": "Adam (eps 1e-7), binary cross-entropy on logits"
+                     + (f", gradient norm clipped at {settings.clip_norm}" if settings.clip_norm else "")
+                     + (f", learning rate schedule {settings.lr_schedule} over {settings.max_epochs} epochs"
+                        if settings.lr_schedule != "constant" else ""),
         "weight_average": ({"kind": "exponential moving average of the weights, evaluated and kept",
                             "decay": settings.ema_decay, "warmup": "min(decay, (1 + n) / (10 + n))"}
                            if settings.ema_decay else None),
@@ -536,7 +634,22 @@ def train(data, out_dir: str | Path, *, settings: TrainSettings | None = None, s
                                 "part": parts_split.labels(len(pairs))})
     write_table(split_table, out_dir / "split.parquet")
     return TrainReport(model, card, metrics, result.history, out_dir, parts_split,
-                       {"fit": result, "pool": pool})
+                       {"fit": result, "pool": pool, "parts": parts})
+
+
+def _independent_tests(names: tuple[str, ...], data_dir) -> dict[str, pd.DataFrame]:
+    """The test sets of the pool's sources: miTAR independent tests (must exist), miRBench test splits (where
+    present)."""
+    from mirlens.data.mirbench import MIRBENCH, load_mirbench
+
+    out = independent_test_sets(data_dir, tuple(n for n in names if n not in MIRBENCH))
+    for n in names:
+        if n in MIRBENCH and "test" in MIRBENCH[n].splits:
+            try:
+                out[n] = load_mirbench(n, "test", data_dir=data_dir)
+            except DataSetError:
+                continue
+    return out
 
 
 def train_repeats(data, out_dir: str | Path, repeats: int, *, settings: TrainSettings | None = None,
