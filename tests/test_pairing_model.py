@@ -280,3 +280,16 @@ def test_bundled_default_is_specific_and_ranks_clip_pairs(shared_dir):
     s = score_pair_table(model, test)["logit"].to_numpy()
     y = test["label"].to_numpy(dtype=int)
     assert auprc(y, s) >= 0.80 and auroc(y, s) >= 0.77
+
+
+def test_a_wider_slot_scores_the_same_and_fits_long_targets(net):
+    from mirlens.model.families import fit_target_slot
+
+    rng = np.random.default_rng(4)
+    targets = ["".join(rng.choice(list("ACGU"), n)) for n in (12, 20, 30)]
+    wide = fit_target_slot(net, 60)
+    assert wide.config.target_slot == 60 and fit_target_slot(net, 40) is net
+    with torch.no_grad():
+        assert torch.allclose(net(tokens_of([LET7] * 3, targets)), wide(tokens_of([LET7] * 3, targets, 60)), atol=1e-6)
+    mitar = build_model({"target_slot": 40})
+    assert fit_target_slot(mitar, 53) is mitar  # miTAR weights depend on the slot: never widened

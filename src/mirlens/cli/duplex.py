@@ -56,9 +56,10 @@ def _select(pairs: pd.DataFrame, spec: str, model: str | None, data: str, batch_
     if model is None:
         raise InputError(f"--subset {spec} selects pairs by mutagenesis: give the model with --model")
     from mirlens.explain import PairSet, model_width, resolve_subset
+    from mirlens.model.families import fit_target_slot
     from mirlens.model.store import load_model
 
-    net = load_model(model)
+    net = fit_target_slot(load_model(model), int(pairs["target"].str.len().max()))
     ps = PairSet.from_pairs(pairs.reset_index(drop=True), model_width(net), name=data)
     with progress_bar(f"subset {spec}", None) as advance:
         ps = resolve_subset(net, ps, spec, batch_size=batch_size, progress=advance)

@@ -28,6 +28,7 @@ from mirlens.explain import (
 from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, ENGINES
 from mirlens.explain.regions import parse_region_sets
 from mirlens.explain.scan import DEFAULT_CHUNK_PAIRS, parse_ks, parse_sides
+from mirlens.model.families import fit_target_slot
 from mirlens.model.store import load_model
 from mirlens.tables import read_table, write_table
 
@@ -84,8 +85,9 @@ def _inputs(preset: str | None, model: str | None, data: str | None, part: str |
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     net, meta = load_model(model, with_meta=True)
-    width = model_width(net)
     table = load_pairs(data, part or (p.part if p else "train"), data_dir=data_dir)
+    net = fit_target_slot(net, int(table["target"].str.len().max()))
+    width = model_width(net)
     pairs = PairSet.from_pairs(table, width, name=str(data))
     spec = subset or (p.subset if p else "positives")
     with progress_bar(f"subset {spec}", None) as advance:

@@ -15,6 +15,7 @@ from mirlens.errors import InputError
 from mirlens.explain import PairSet, model_width
 from mirlens.explain.correlate import LAYERS, PAIRING_LAYERS, layer_energy_correlations, layers_of, table1
 from mirlens.explain.pairset import load_pairs
+from mirlens.model.families import fit_target_slot
 from mirlens.model.store import load_model
 from mirlens.tables import write_table
 
@@ -55,6 +56,7 @@ def correlate_cmd(
         pairs = pairs[pairs["label"] == (1 if subset == "positives" else 0)].reset_index(drop=True)
     if len(pairs) < 3:
         raise InputError(f"{len(pairs)} pairs in {data} ({subset}): at least 3 are needed")
+    net = fit_target_slot(net, int(pairs["target"].str.len().max()))
     ps = PairSet.from_pairs(pairs, model_width(net), name=data)
     console.print(f"model {meta.get('name', model)!r}, {len(ps):,} pairs of {data} ({subset}), "
                   f"energy backend {energy_backend}")

@@ -290,10 +290,10 @@ def tune_cmd(
 @app.command("evaluate")
 @reports_errors
 def evaluate_cmd(
-    data: Annotated[list[str], typer.Option("--data", "-d", help="Named data set (its --part) or a labelled pair "
-                                            "file; repeat for several.")],
+    data: Annotated[list[str], typer.Option("--data", "-d", help="Named data set (its --part; miRBench names "
+                                            "such as hejret2023 too) or a labelled pair file; repeat for several.")],
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, directory or .h5; repeat "
-                                                    "to compare (default: combined).")] = None,
+                                                    "to compare (default: the default model).")] = None,
     part: Annotated[str, typer.Option(help="Part of named data sets: test (the independent test set), train or "
                                       "all.")] = "test",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Directory for metrics.tsv, roc.tsv, "
@@ -305,6 +305,7 @@ def evaluate_cmd(
     """Accuracy, sensitivity, specificity, F1, PPV, NPV, Brier, AUROC, AUPRC and the confusion matrix of each
     model on each data set, with ROC and precision-recall curves."""
     from mirlens.data.datasets import DATASETS, load_dataset
+    from mirlens.data.mirbench import MIRBENCH, load_mirbench
     from mirlens.data.readers import read_pairs
     from mirlens.evaluation.evaluate import evaluate_models
     from mirlens.model.store import DEFAULT_MODEL, load_model
@@ -317,10 +318,13 @@ def evaluate_cmd(
     for d in data:
         if d in DATASETS:
             tables[d if part == "test" else f"{d}:{part}"] = load_dataset(d, part, data_dir=data_dir)
+        elif d in MIRBENCH:
+            tables[d if part == "test" else f"{d}:{part}"] = load_mirbench(d, part, data_dir=data_dir)
         else:
             path = Path(d)
             if not path.exists():
-                raise MirlensError(f"{d}: neither a named data set ({', '.join(DATASETS)}) nor an existing file")
+                raise MirlensError(f"{d}: neither a named data set ({', '.join([*DATASETS, *MIRBENCH])}) nor an "
+                                   "existing file")
             tables[path.name] = read_pairs(path)
     models = {m: load_model(m) for m in (model or [DEFAULT_MODEL])}
     result = evaluate_models(models, tables, threshold=threshold)

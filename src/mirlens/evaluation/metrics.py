@@ -129,9 +129,12 @@ def brier(y_true, scores) -> float:
     return float(np.mean((s - y) ** 2)) if len(y) else math.nan
 
 
-def binary_metrics(y_true, scores, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float | int]:
-    """Every metric of :data:`METRICS`, plus ``n`` and the confusion matrix counts, in one dict."""
+def binary_metrics(y_true, scores, threshold: float = DEFAULT_THRESHOLD, *, ranking=None) -> dict[str, float | int]:
+    """Every metric of :data:`METRICS`, plus ``n`` and the confusion matrix counts, in one dict. ``ranking``
+    (e.g. logits) replaces ``scores`` for AUROC and AUPRC: float32 probabilities of strong pairs round to exactly
+    1.0 and tie, logits keep their order."""
     y, s = _check(y_true, scores)
+    r = s if ranking is None else _check(y_true, ranking)[1]
     cm = confusion_matrix(y, s, threshold)
     tn, fp, fn, tp = cm["tn"], cm["fp"], cm["fn"], cm["tp"]
     ppv = _ratio(tp, tp + fp)
@@ -145,8 +148,8 @@ def binary_metrics(y_true, scores, threshold: float = DEFAULT_THRESHOLD) -> dict
         "ppv": ppv,
         "npv": _ratio(tn, tn + fn),
         "brier": brier(y, s),
-        "auroc": auroc(y, s),
-        "auprc": auprc(y, s),
+        "auroc": auroc(y, r),
+        "auprc": auprc(y, r),
     }
     out.update(cm)
     return out

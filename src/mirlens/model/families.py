@@ -61,3 +61,12 @@ def build_model(config: dict | Config) -> Model:
     if isinstance(config, dict):
         config = config_from_dict(config)
     return PairingModel(config) if isinstance(config, PairingConfig) else MiTAR(config)
+
+
+def fit_target_slot(model: Model, longest_target: int) -> Model:
+    """``model``, or for a pairing model whose target slot is shorter than ``longest_target`` the same model with
+    a slot that fits (:meth:`PairingModel.with_target_slot`), so that analyses needing whole targets (mutagenesis,
+    layer correlations) run on longer targets too. miTAR models keep their slot (their weights depend on it)."""
+    if isinstance(model, PairingModel) and longest_target > model.config.target_slot:
+        return model.with_target_slot(longest_target)
+    return model

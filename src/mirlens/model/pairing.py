@@ -33,7 +33,7 @@ encoding, an N at L1 cannot be told from a miRNA one nucleotide shorter.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -133,6 +133,13 @@ class PairingModel(nn.Module):
         self.dense = nn.Linear(config.combine_units, config.dense_units)
         self.out = nn.Linear(config.dense_units, 1)
         self.dropout = nn.Dropout(config.dropout)
+
+    def with_target_slot(self, target_slot: int) -> PairingModel:
+        """The same model (same weights, eval mode) for inputs with another target slot: no weight depends on the
+        number of anchors, so it scores a target the same in any slot that holds its reach (see the module doc)."""
+        other = PairingModel(replace(self.config, target_slot=int(target_slot)))
+        other.load_state_dict(self.state_dict())
+        return other.eval()
 
     # ------------------------------------------------------------------ input
     def check_tokens(self, tokens: torch.Tensor) -> torch.Tensor:

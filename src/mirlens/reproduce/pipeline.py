@@ -48,6 +48,7 @@ from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerpr
 from mirlens.explain.presets import Preset
 from mirlens.explain.scan import DEFAULT_CHUNK_PAIRS
 from mirlens.explain.stats import bonferroni
+from mirlens.model.families import fit_target_slot
 from mirlens.reproduce import paper
 from mirlens.reproduce.cache import StageResult, StageRunner, fingerprint
 
@@ -170,6 +171,7 @@ def _load_inputs(ds: str, s: Settings) -> DatasetInputs:
     net, meta = load_model(spec, with_meta=True)
     table = load_pairs(ds, preset.part, data_dir=s.data_dir).reset_index(drop=True)
     table = table.assign(pair_index=np.arange(len(table)))
+    net = fit_target_slot(net, int(table["target"].str.len().max()))
     pairs = PairSet.from_pairs(table, model_width(net), name=ds)
     pos, neg = select_label(pairs, "positives"), select_label(pairs, "negatives")
     n_pos, n_neg = len(pos), len(neg)

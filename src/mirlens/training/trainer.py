@@ -58,7 +58,7 @@ from mirlens.errors import DataSetError, MirlensError, TrainingDiverged
 from mirlens.model.architecture import MiTAR
 from mirlens.model.families import Config, Model, architecture_of, build_model, make_config
 from mirlens.model.store import save_model
-from mirlens.predict.score import pair_names, score_pairs
+from mirlens.predict.score import pair_names, score_pair_table
 from mirlens.tables import write_table
 from mirlens.training.checkpoint import Checkpoint
 from mirlens.training.data import default_target_slot, independent_test_sets, load_pool
@@ -469,8 +469,10 @@ def _metrics_rows(model: Model, parts: dict[str, pd.DataFrame], threshold: float
     for part, pairs in parts.items():
         if not len(pairs):
             continue
-        probs = score_pairs(model, pairs)  # targets longer than the slot: best window
-        rows.append({"part": part, **binary_metrics(pairs["label"].to_numpy(dtype=np.int64), probs, threshold)})
+        scores = score_pair_table(model, pairs)  # targets longer than the slot: best window
+        rows.append({"part": part, **binary_metrics(pairs["label"].to_numpy(dtype=np.int64),
+                                                    scores["probability"].to_numpy(), threshold,
+                                                    ranking=scores["logit"].to_numpy())})
     return pd.DataFrame(rows)
 
 
