@@ -1,4 +1,5 @@
-"""Training miTAR models: the original protocol, resumable, deterministic.
+"""Training models (miTAR by the original protocol, or any family of :mod:`mirlens.model.families`): resumable,
+deterministic.
 
 Protocol (defaults = the original miTAR scripts): two-stage random split (20% held-out test, then 20% of the rest
 for validation; :mod:`mirlens.training.splits`), Adam on binary cross-entropy, early stopping on validation
