@@ -190,3 +190,21 @@ def test_saved_model_round_trip(tmp_path):
     (model_dir / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(ModelFileError, match="unreadable weights"):
         load_model(model_dir)
+
+
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path):
+    import os
+    import stat
+
+    from mirlens.model.store import save_model
+    from mirlens.tables import write_table, write_text
+
+    old = os.umask(0o027)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.tsv")
+        write_text("x", tmp_path / "t.txt")
+        model_dir = save_model(MiTAR(MiTARConfig(target_slot=40)), tmp_path / "m", name="m")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "t.tsv", tmp_path / "t.txt", model_dir / "model.safetensors", model_dir / "model.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path  # 0666 minus the umask, not mkstemp's 0600

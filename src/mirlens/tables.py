@@ -26,9 +26,19 @@ def table_format(path: str | Path, default: str = "tsv") -> str:
     return TABLE_SUFFIXES.get(Path(path).suffix.lower(), default)
 
 
+def plain_file_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` gives a new file: 0666 minus the umask. Temporary files
+    (``mkstemp``) and safetensors writes get 0600; outputs are set to this before they are renamed into place."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_target(path: Path) -> tuple[int, Path]:
+    """A temporary file next to ``path`` (renamed onto it when complete), with :func:`plain_file_mode`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, plain_file_mode())
     return fd, Path(tmp)
 
 

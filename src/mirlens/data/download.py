@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from mirlens.errors import DataSetError
+from mirlens.tables import plain_file_mode
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -49,6 +50,7 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str | None, *, forc
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.fchmod(fd, plain_file_mode())  # the mode a plain write would give, not mkstemp's 0600
     except OSError as exc:
         raise DataSetError(f"cannot write to {dest.parent}: {exc}") from None
     tmp = Path(tmp_name)

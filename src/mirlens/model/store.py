@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mirlens.errors import ModelFileError
+from mirlens.tables import plain_file_mode, write_text
 from mirlens.model.families import Model, build_model
 
 FORMAT = "mirlens-model"
@@ -56,12 +57,11 @@ def save_model(model: Model, directory: str | Path, *, name: str, card: dict | N
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = directory / (WEIGHTS + ".tmp")
     save_file(tensors, str(tmp), metadata={"format": FORMAT})
+    tmp.chmod(plain_file_mode())  # safetensors writes 0600
     tmp.replace(directory / WEIGHTS)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
             "config": model.config.to_dict(), "card": card or {}}
-    tmp = directory / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    tmp.replace(directory / META)
+    write_text(json.dumps(meta, indent=2) + "\n", directory / META)
     return directory
 
 

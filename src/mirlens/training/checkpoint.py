@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from mirlens.errors import MirlensError
 from mirlens.model.architecture import MiTAR
 from mirlens.model.store import load_model_dir, save_model
-from mirlens.tables import write_text
+from mirlens.tables import plain_file_mode, write_text
 
 FORMAT = "mirlens-checkpoint"
 FORMAT_VERSION = 1
@@ -90,6 +90,7 @@ class Checkpoint:
         save_model(model, self.directory / last_dir, name="checkpoint", card={"epoch": epoch})
         tmp = self.directory / last_dir / (OPTIMIZER + ".tmp")
         save_file(optimizer_tensors(model, optimizer), str(tmp), metadata={"format": FORMAT})
+        tmp.chmod(plain_file_mode())
         tmp.replace(self.directory / last_dir / OPTIMIZER)
         if averaged is not None:
             save_model(averaged, self.directory / last_dir / AVERAGED, name="averaged", card={"epoch": epoch})
