@@ -22,8 +22,28 @@ from torch.nn import functional as F
 from mirlens.data.encoding import MIRNA_SLOT
 
 
+class SlotConfig:
+    """What every model family's (frozen dataclass) configuration offers: the input length and a dict round trip
+    (unknown keys are ignored, missing ones take the defaults)."""
+
+    mirna_slot: int
+    target_slot: int
+
+    @property
+    def input_len(self) -> int:
+        return self.mirna_slot + self.target_slot
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
 @dataclass(frozen=True)
-class MiTARConfig:
+class MiTARConfig(SlotConfig):
     """Sizes of a miTAR model. ``target_slot`` is 53 for miTAR1/miTAR (input 79) and 40 for miTAR2 (input 66)."""
 
     target_slot: int = 53
@@ -38,10 +58,6 @@ class MiTARConfig:
     dropout: float = 0.2
 
     @property
-    def input_len(self) -> int:
-        return self.mirna_slot + self.target_slot
-
-    @property
     def conv_len(self) -> int:
         return self.input_len - self.conv_width + 1
 
@@ -49,14 +65,6 @@ class MiTARConfig:
     def steps(self) -> int:
         """LSTM time steps (pooled length)."""
         return self.conv_len // self.pool
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> MiTARConfig:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**known)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ encoding, an N at L1 cannot be told from a miRNA one nucleotide shorter.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -41,6 +41,7 @@ from torch.nn import functional as F
 
 from mirlens.data.alphabet import TOKENS
 from mirlens.data.encoding import MIRNA_SLOT
+from mirlens.model.architecture import SlotConfig
 
 ARCHITECTURE = "pairing"
 CHANNELS: tuple[str, ...] = ("GC", "AU", "GU", "mismatch", "tA", "tC", "tG", "tU")
@@ -69,7 +70,7 @@ def pair_table() -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class PairingConfig:
+class PairingConfig(SlotConfig):
     """Sizes of a pairing model. ``target_slot`` 50 takes miRBench's 50-nt CLIP fragments and shorter windows."""
 
     target_slot: int = 50
@@ -84,10 +85,6 @@ class PairingConfig:
     architecture: str = ARCHITECTURE
 
     @property
-    def input_len(self) -> int:
-        return self.mirna_slot + self.target_slot
-
-    @property
     def nominal_flops(self) -> int:
         """Floating-point operations of one forward pass written as dense layers (the diagonal layer on the
         one-hot map; the embedding-bag form computes less)."""
@@ -100,14 +97,6 @@ class PairingConfig:
     def anchors(self) -> int:
         """Anchors (target index facing L1) looked at: 0 .. target_slot + overhang - 1."""
         return self.target_slot + self.overhang
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PairingConfig:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**known)
 
 
 class PairingModel(nn.Module):
