@@ -118,7 +118,7 @@ def _plot(table: pd.DataFrame, plot_dir: Path | None, name: str, **kw) -> None:
     from mirlens.report import figures
 
     draw = {"regions": figures.plot_region_effects, "joint": figures.plot_joint, "scan": figures.plot_scan,
-            "impact": figures.plot_impact}[figures.table_kind(table)]
+            "impact": figures.plot_impact, "compensation": figures.plot_compensation}[figures.table_kind(table)]
     paths = draw(table, Path(plot_dir) / name, **kw)
     console.print("figures: " + ", ".join(str(p) for p in paths))
 
@@ -331,7 +331,8 @@ def joint_cmd(
 @reports_errors
 def plot_cmd(
     table: Annotated[Path, typer.Argument(help="A table written by `mirlens explain ...` (regions, joint, scan "
-                                          "summary or directory, impact).")],
+                                          "summary or directory, impact, compensate: several models' tables "
+                                          "stacked give one line per model).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the PNG and SVG files.")] = Path("."),
     features: Annotated[Path | None, typer.Option("--features", help="Feature table to mark on an impact "
                                                   "plot.")] = None,

@@ -7,6 +7,9 @@
 * :func:`plot_impact` -- Fig. 3 / 5: the single-nucleotide impact (drop in probability) per position.
 * :func:`plot_joint` -- Fig. 6 as grouped bars: reduction of each single region and each pair (with the bootstrap CI)
   next to the sum of the singles.
+* :func:`plot_compensation` -- beyond the paper: per miRNA position, the logit drops of breaking a Watson-Crick pair
+  on either side and of swapping it (both sides), and the recovery of the swap (1 = pairing, <= 0 = motifs), one
+  line per model.
 
 Each function writes ``<base>.png`` and ``<base>.svg`` and returns the paths. :func:`plot_table` recognises a table
 by its columns (as written by ``mirlens explain ...``) and draws the right figure.
@@ -124,9 +127,57 @@ def plot_joint(table: pd.DataFrame, base: str | Path, *, title: str | None = Non
     return save_figure(fig, base)
 
 
+RECOVERY_LIMITS = (-2.0, 1.5)
+"""Recovery axis of :func:`plot_compensation`; values beyond are drawn at the edge (open markers)."""
+
+
+def plot_compensation(table: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    """Drops (wt - mutant logit) and recovery with its CI per miRNA position; one colour per ``model`` (if the
+    table has that column)."""
+    models = list(dict.fromkeys(table["model"])) if "model" in table else [None]
+    fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.42 * table["position"].nunique() + 2), 9.5), sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lo, hi = RECOVERY_LIMITS
+    for i, m in enumerate(models):
+        t = table if m is None else table[table["model"] == m]
+        x = t["position"].str[1:].astype(int).to_numpy()
+        c = colors[i % len(colors)]
+        label = m or "model"
+        axes[0].plot(x, t["drop_mirna"], "-o", color=c, ms=3, label=f"{label}: miRNA nt changed")
+        axes[0].plot(x, t["drop_target"], "--s", color=c, ms=3, alpha=0.7, label=f"{label}: partner changed")
+        axes[0].plot(x, t["drop_double"], ":^", color=c, ms=3, alpha=0.9, label=f"{label}: both (pair swapped)")
+        for ax, side in ((axes[1], "mirna"), (axes[2], "target")):
+            ok = t[f"recovery_{side}"].notna().to_numpy()  # empty where breaking the pair costs little
+            y = t[f"recovery_{side}"].to_numpy()[ok]
+            ylo, yhi = t[f"recovery_{side}_low"].to_numpy()[ok], t[f"recovery_{side}_high"].to_numpy()[ok]
+            xs = x[ok]
+            yc = np.clip(y, lo, hi)
+            err = np.vstack([np.clip(yc - np.clip(ylo, lo, hi), 0, None), np.clip(np.clip(yhi, lo, hi) - yc, 0, None)])
+            ax.errorbar(xs + 0.08 * i, yc, yerr=err, fmt="o", color=c, ms=4, capsize=2, label=label)
+            out = (y < lo) | (y > hi)
+            ax.plot(xs[out] + 0.08 * i, yc[out], "o", mfc="white", color=c, ms=6)
+    axes[0].set_ylabel("mean logit drop")
+    axes[0].axhline(0, color="grey", lw=0.6)
+    axes[0].legend(fontsize=7, ncol=2)
+    for ax, side in ((axes[1], "miRNA"), (axes[2], "target")):
+        ax.axhline(1, color="#2a7a2a", lw=0.8, ls="--")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_ylim(lo - 0.1, hi + 0.1)
+        ax.set_ylabel(f"recovery vs {side}\nsingle mutant")
+    axes[1].legend(fontsize=7)
+    axes[2].set_xlabel("miRNA position (L), with its Watson-Crick partner in the duplex")
+    axes[2].set_xticks(sorted(set(table["position"].str[1:].astype(int))))
+    fig.suptitle(title or "compensatory pairing: 1 = the swapped pair restores the score (pairing), "
+                 "<= 0 = it does not (motifs); no point: breaking the pair costs < 0.5 logit", fontsize=9)
+    return save_figure(fig, base)
+
+
 def table_kind(table: pd.DataFrame) -> str:
-    """``regions``, ``joint``, ``scan``, ``impact`` or ``features`` from the columns of a table."""
+    """``regions``, ``joint``, ``scan``, ``impact``, ``features`` or ``compensation`` from the columns of a
+    table."""
     cols = set(table.columns)
+    if {"recovery_mirna", "drop_double"} <= cols:
+        return "compensation"
     if {"interaction", "sum_of_singles", "reduction"} <= cols:
         return "joint"
     if {"region_set", "mutated_mean", "raw_mean"} <= cols:
@@ -153,4 +204,6 @@ def plot_table(table: pd.DataFrame, out_dir: str | Path, *, name: str | None = N
         return plot_scan(table, base)
     if kind == "impact":
         return plot_impact(table, base)
+    if kind == "compensation":
+        return plot_compensation(table, base)
     raise InputError("a feature table has no figure of its own; plot the impact table with --features")
