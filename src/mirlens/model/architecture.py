@@ -318,10 +318,23 @@ class MiTAR(nn.Module):
 
     def _windows(self, tokens: torch.Tensor) -> torch.Tensor:
         """Embedded inputs cut into conv windows: (B, L_conv, width * embed) (im2col)."""
-        x = self.embedding(self.check_tokens(tokens))
+        return self._embedded_windows(self.embedding(self.check_tokens(tokens)))
+
+    def _embedded_windows(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         c = self.config
         return x.unfold(1, c.conv_width, 1).transpose(2, 3).reshape(b, c.conv_len, c.conv_width * c.embed_dim)
+
+    def forward_onehot(self, x: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B,) of one-hot inputs ``x`` (B, L, vocab), differentiable in ``x`` (for gradient attributions;
+        ``onehot(tokens)`` gives exactly :meth:`forward`'s logits; ``tokens`` is not needed by this family)."""
+        win = self._embedded_windows(x @ self.embedding.weight)
+        b, n, k = win.shape
+        c = self.config
+        steps = c.steps
+        used = win[:, : steps * c.pool].reshape(b * steps * c.pool, k)
+        conv = torch.addmm(self.conv.bias, used, self.conv_weight_matrix()).reshape(b, steps, c.pool, -1)
+        return self.head(self.lstm(torch.relu(conv.amax(dim=2))))
 
     def conv_weight_matrix(self) -> torch.Tensor:
         """Conv kernel as a (width * embed, filters) matrix matching :meth:`_windows`."""

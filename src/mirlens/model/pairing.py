@@ -136,16 +136,20 @@ class PairingModel(nn.Module):
             raise ValueError(f"expected tokens of shape (batch, {self.config.input_len}), got {tuple(tokens.shape)}")
         return tokens.long()
 
-    def mirna_5prime(self, tokens: torch.Tensor) -> torch.Tensor:
-        """miRNA tokens at L1..L``mirna_positions`` (B, K), N beyond the miRNA's length."""
+    def _mirna_5prime_index(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tensor index of L1..L``mirna_positions`` in each row (B, K), -1 beyond the miRNA's length."""
         cfg = self.config
-        m = tokens[:, : cfg.mirna_slot]
-        present = m != 0
+        present = tokens[:, : cfg.mirna_slot] != 0
         # 5' end = last non-N token of the slot (the miRNA is written reversed, 3' end first)
         last = cfg.mirna_slot - 1 - present.flip(1).to(torch.int8).argmax(dim=1)
         length = torch.where(present.any(dim=1), last + 1, torch.zeros_like(last))
         idx = length[:, None] - torch.arange(1, cfg.mirna_positions + 1, device=tokens.device)[None, :]
-        gathered = torch.gather(m, 1, idx.clamp_min(0))
+        return idx.clamp_min(-1)
+
+    def mirna_5prime(self, tokens: torch.Tensor) -> torch.Tensor:
+        """miRNA tokens at L1..L``mirna_positions`` (B, K), N beyond the miRNA's length."""
+        idx = self._mirna_5prime_index(tokens)
+        gathered = torch.gather(tokens[:, : self.config.mirna_slot], 1, idx.clamp_min(0))
         return gathered.masked_fill(idx < 0, 0)
 
     def cell_codes(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -162,6 +166,26 @@ class PairingModel(nn.Module):
         """The cell channels (B, anchors + 2 h, mirna_positions, 8) of every anchor (from -h, see
         :meth:`cell_codes`) and miRNA position."""
         return F.embedding(self.cell_codes(tokens), self.table)
+
+    def forward_onehot(self, x: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) of one-hot inputs ``x`` (B, L, 5), differentiable in ``x`` (for gradient attributions): the
+        pairing channels of a cell are bilinear in the two nucleotides' one-hot vectors. ``tokens`` (B, L) fixes the
+        layout -- where each miRNA's 5' end is -- which a path of blended inputs cannot define;
+        ``forward_onehot(onehot(tokens), tokens)`` equals :meth:`forward`'s logits."""
+        cfg = self.config
+        tokens = self.check_tokens(tokens)
+        m5_index = self._mirna_5prime_index(tokens)  # (B, K), -1 beyond the miRNA
+        mx = x[:, : cfg.mirna_slot]
+        m5 = torch.gather(mx, 1, m5_index.clamp_min(0)[..., None].expand(-1, -1, mx.shape[-1]))
+        beyond = (m5_index < 0)[..., None]  # positions past the miRNA's 5' end read as N (token 0)
+        m5 = torch.where(beyond, F.one_hot(torch.zeros_like(m5_index), mx.shape[-1]).to(m5.dtype), m5)
+        h = cfg.combine_width // 2
+        t = F.pad(x[:, cfg.mirna_slot :], (0, 0, cfg.mirna_positions + h, cfg.overhang + h))
+        facing = t[:, self.target_index]  # (B, A', K, 5)
+        cells = torch.einsum("bki,bakj,ijc->bakc", m5, facing, self.table.view(5, 5, -1))
+        b, a = cells.shape[:2]
+        diag = torch.relu(self.diagonal(cells.reshape(b, a, -1)))
+        return self.head(self.combined_features(diag).amax(dim=1))
 
     # ------------------------------------------------------------------ layers
     def diagonal_features(self, tokens: torch.Tensor) -> torch.Tensor:
