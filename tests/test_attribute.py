@@ -108,3 +108,44 @@ def test_attribute_cli(tmp_path):
     pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
     assert {"pair", "side", "position", "nucleotide", "attribution", "mirna_id", "model"} <= set(pos.columns)
     assert {"delta", "spearman", "steps"} <= set(pairs.columns) and len(pairs) == 5
+
+
+class ReadsL2(torch.nn.Module):
+    """logit = 5 if miRNA position L2 is G, else 0 (all miRNAs here are 22 nt)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.config = SimpleNamespace(mirna_slot=MIRNA_SLOT, target_slot=width - MIRNA_SLOT, input_len=width)
+
+    def forward(self, tokens):
+        return 5.0 * (tokens[:, 22 - 2] == 4).float()  # token 4 = G; L2 of a 22-nt miRNA is tensor index 20
+
+
+def test_saturation_and_logo_matrix():
+    from mirlens.explain.saturation import importance, saturation
+
+    pairs = random_pairs(40, 7)
+    pairs["mirna"] = [m[:1] + ("G" if i % 2 else "A") + m[2:21] + "U" for i, m in enumerate(pairs["mirna"].str.ljust(22, "C"))]
+    ps = PairSet.from_pairs(pairs, MIRNA_SLOT + 40)
+    sat = saturation(ReadsL2(ps.width), ps)
+    assert len(sat) == 3 * int((ps.mirna_lens + ps.target_lens).sum())
+    assert (sat["to"] != sat["nucleotide"]).all()
+    l2 = sat[(sat["side"] == "mirna") & (sat["position"] == 2)]
+    assert np.allclose(l2.loc[l2["nucleotide"] == "G", "delta"], -5.0)
+    assert np.allclose(l2.loc[(l2["nucleotide"] == "A") & (l2["to"] == "G"), "delta"], 5.0)
+    assert (sat.loc[~((sat["side"] == "mirna") & (sat["position"] == 2)), "delta"] == 0).all()
+    logo = importance(sat, "mirna", 22)
+    assert logo.loc[2, "G"] == pytest.approx(0.5 * 5.0) and logo.loc[2, "A"] == pytest.approx(-0.5 * 5.0 / 3)
+    assert (logo.drop(index=2).to_numpy() == 0).all() and list(logo.columns) == ["A", "C", "G", "U"]
+
+
+def test_saturate_cli(tmp_path):
+    f = tmp_path / "p.tsv"
+    random_pairs(4, 8).to_csv(f, sep="\t", index=False)
+    out = tmp_path / "s.parquet"
+    res = runner.invoke(app, ["explain", "saturate", "--model", "pairing", "--data", str(f), "-o", str(out),
+                              "--plot", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "saturation.png").is_file()
+    logo = pd.read_csv(tmp_path / "s.mirna_logo.tsv", sep="\t")
+    assert list(logo.columns) == ["position", "A", "C", "G", "U"] and len(logo) == 22

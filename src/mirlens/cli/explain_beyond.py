@@ -1,5 +1,6 @@
-"""``mirlens explain compensate`` (the compensatory-pairing test: does the model read pairing or motifs?) and
-``mirlens explain attribute`` (Integrated Gradients per nucleotide): the analyses beyond the paper."""
+"""The analyses beyond the paper: ``mirlens explain compensate`` (the compensatory-pairing test: does the model read
+pairing or motifs?), ``explain attribute`` (Integrated Gradients per nucleotide) and ``explain saturate``
+(saturation mutagenesis with sequence logos)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,36 @@ def attribute_cmd(
         line += f"; Spearman with the 1-nt N-scan: mean {rho['spearman'].mean():.3f}, median {rho['spearman'].median():.3f}"
     console.print(line, highlight=False, soft_wrap=True)
     console.print(f"-> {out}, {pairs_out}")
+
+
+@explain_app.command("saturate")
+@reports_errors
+def saturate_cmd(
+    preset: PresetOpt = None, model: ModelOpt = None, data: DataOpt = None, part: PartOpt = None,
+    subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Every single mutant: pair, side, position, nucleotide, "
+                                      "to, delta (logit change) (.parquet/.tsv).")] = Path("saturation.parquet"),
+    logo_positions: Annotated[int, typer.Option("--logo-positions", help="Positions per side in the logo "
+                                                "matrices and figure.")] = 22,
+    batch_size: BatchOpt = DEFAULT_BATCH,
+    plot: PlotOpt = None,
+) -> None:
+    """Saturation mutagenesis: every nucleotide of every pair changed to each other letter, the logit change of
+    each, and sequence logos of the importance per position (miRNA side L1.., target side LT1..): OUT, OUT's stem +
+    '.mirna_logo.tsv' / '.target_logo.tsv', and with --plot the logo figure."""
+    from mirlens.explain.saturation import importance, saturation
+
+    inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", batch_size)
+    with progress_bar("single mutants", None) as advance:
+        sat = saturation(inp.model, inp.pairs, batch_size=batch_size, progress=advance)
+    write_table(sat.assign(model=inp.model_name), out)
+    logos = {side: importance(sat, side, logo_positions) for side in ("mirna", "target")}
+    for side, matrix in logos.items():
+        write_table(matrix.reset_index(), out.with_name(f"{out.stem}.{side}_logo.tsv"))
+    console.print(f"{len(sat):,} single mutants of {len(inp.pairs):,} pairs -> {out} (+ logo matrices)")
+    if plot is not None:
+        from mirlens.report.figures import plot_saturation_logos
+
+        paths = plot_saturation_logos(logos["mirna"], logos["target"], Path(plot) / "saturation",
+                                      title=f"{inp.model_name}: saturation mutagenesis, {len(inp.pairs):,} pairs")
+        console.print("figures: " + ", ".join(str(p) for p in paths))

@@ -29,7 +29,6 @@ import torch
 from torch.nn import functional as F
 
 from mirlens.data.alphabet import TOKENS, tokenize
-from mirlens.data.coordinates import MIRNA, TARGET
 from mirlens.data.encoding import MIRNA_SLOT
 from mirlens.data.shuffle import klet_shuffle
 from mirlens.errors import InputError
@@ -67,18 +66,9 @@ def reference_tokens(pairs: PairSet, reference: str, seed: int = 0) -> np.ndarra
 
 def _position_table(pairs: PairSet, attr: np.ndarray) -> pd.DataFrame:
     """Long table of the attributions at the pairs' real nucleotides, in biological coordinates."""
-    n, width = attr.shape
-    idx = np.arange(width)[None, :]
-    m_len, t_len = pairs.mirna_lens[:, None], pairs.target_lens[:, None]
-    is_m = idx < m_len
-    is_t = (idx >= MIRNA_SLOT) & (idx < MIRNA_SLOT + t_len)
-    rows, cols = np.nonzero(is_m | is_t)
-    side = np.where(is_m[rows, cols], MIRNA, TARGET)
-    position = np.where(is_m[rows, cols], m_len[rows, 0] - cols, MIRNA_SLOT + t_len[rows, 0] - cols)
-    letters = np.frombuffer(TOKENS.encode(), dtype=np.uint8)
-    return pd.DataFrame({"pair": rows, "side": side, "position": position,
-                         "nucleotide": letters[pairs.tokens[rows, cols]].view("S1").astype(str),
-                         "attribution": attr[rows, cols]})
+    table = pairs.nucleotides()
+    table["attribution"] = attr[table["pair"].to_numpy(), table.pop("index").to_numpy()]
+    return table
 
 
 def integrated_gradients(model, pairs: PairSet, *, reference: str = "N", steps: int = DEFAULT_STEPS, seed: int = 0,
@@ -121,14 +111,12 @@ def integrated_gradients(model, pairs: PairSet, *, reference: str = "N", steps: 
 def n_scan_drops(model, pairs: PairSet, *, batch_size: int = 4096) -> pd.DataFrame:
     """The 1-nt N-scan on logits: for every real nucleotide of every pair, ``drop`` = logit(pair) - logit(pair with
     that nucleotide replaced by N); same layout as :attr:`Attribution.positions` (without ``attribution``)."""
-    table = _position_table(pairs, np.zeros(pairs.tokens.shape))
-    cols = np.where(table["side"] == MIRNA, pairs.mirna_lens[table["pair"]] - table["position"],
-                    MIRNA_SLOT + pairs.target_lens[table["pair"]] - table["position"])
+    table = pairs.nucleotides()
     mutants = pairs.tokens[table["pair"].to_numpy()].copy()
-    mutants[np.arange(len(mutants)), cols] = 0
+    mutants[np.arange(len(mutants)), table.pop("index").to_numpy()] = 0
     wt = score_tokens(model, pairs.tokens, batch_size=batch_size, logits=True).astype(np.float64)
     mut = score_tokens(model, mutants, batch_size=batch_size, logits=True).astype(np.float64)
-    return table.drop(columns="attribution").assign(drop=wt[table["pair"].to_numpy()] - mut)
+    return table.assign(drop=wt[table["pair"].to_numpy()] - mut)
 
 
 def agreement(attr: Attribution, drops: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mirlens.data.alphabet import TOKENS
+from mirlens.data.coordinates import MIRNA, TARGET
 from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
 from mirlens.errors import InputError, MirlensError
 
@@ -69,6 +71,23 @@ class PairSet:
             return self
         rows = np.random.default_rng(seed).choice(len(self), n, replace=False)
         return self.subset(rows, info={"sample": n, "sample_seed": seed})
+
+    def nucleotides(self) -> pd.DataFrame:
+        """Every real nucleotide of every pair, one row each: ``pair``, ``side`` ("mirna" / "target"), ``position``
+        (biological: L from the miRNA's 5' end, LT from the target's 3' end, per pair), ``nucleotide`` and ``index``
+        (its column in :attr:`tokens`) -- the mapping of :mod:`mirlens.data.coordinates`, vectorised."""
+        n, width = self.tokens.shape
+        idx = np.arange(width)[None, :]
+        m_len, t_len = self.mirna_lens[:, None], self.target_lens[:, None]
+        is_m = idx < m_len
+        is_t = (idx >= MIRNA_SLOT) & (idx < MIRNA_SLOT + t_len)
+        rows, cols = np.nonzero(is_m | is_t)
+        mirna = is_m[rows, cols]
+        letters = np.frombuffer(TOKENS.encode(), dtype=np.uint8)
+        return pd.DataFrame({
+            "pair": rows, "side": np.where(mirna, MIRNA, TARGET),
+            "position": np.where(mirna, m_len[rows, 0] - cols, MIRNA_SLOT + t_len[rows, 0] - cols),
+            "nucleotide": letters[self.tokens[rows, cols]].view("S1").astype(str), "index": cols})
 
     def fingerprint(self) -> str:
         """Hash of the encoded pairs and their lengths (identifies the input of a stored job)."""

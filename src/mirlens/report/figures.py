@@ -7,6 +7,8 @@
 * :func:`plot_impact` -- Fig. 3 / 5: the single-nucleotide impact (drop in probability) per position.
 * :func:`plot_joint` -- Fig. 6 as grouped bars: reduction of each single region and each pair (with the bootstrap CI)
   next to the sum of the singles.
+* :func:`plot_saturation_logos` -- beyond the paper: sequence logos (logomaker) of saturation-mutagenesis importance,
+  miRNA side L1.. and target side LT1...
 * :func:`plot_compensation` -- beyond the paper: per miRNA position, the logit drops of breaking a Watson-Crick pair
   on either side and of swapping it (both sides), and the recovery of the swap (1 = pairing, <= 0 = motifs), one
   line per model.
@@ -124,6 +126,29 @@ def plot_joint(table: pd.DataFrame, base: str | Path, *, title: str | None = Non
     ax.axhline(0, color="black", lw=0.5)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title or f"independent and joint effects, n = {int(table['n'].iloc[0])}")
+    return save_figure(fig, base)
+
+
+def plot_saturation_logos(mirna: pd.DataFrame, target: pd.DataFrame, base: str | Path, *,
+                          title: str | None = None) -> list[Path]:
+    """Two logos from :func:`mirlens.explain.saturation.importance` matrices (index = position, columns A C G U):
+    the miRNA side L1.. (5'->3') and the target side drawn 5'->3' (LTm .. LT1, so that the site reads as in the
+    UTR)."""
+    import logomaker
+
+    fig, axes = plt.subplots(2, 1, figsize=(max(8.0, 0.28 * max(len(mirna), len(target)) + 2), 5.5))
+    for ax, matrix, label, flip in ((axes[0], mirna, "miRNA position L (5'->3')", False),
+                                    (axes[1], target, "target position LT (drawn 5'->3': LT1 = the 3' end)", True)):
+        m = matrix.iloc[::-1] if flip else matrix
+        df = m.reset_index(drop=True)
+        logomaker.Logo(df, ax=ax, color_scheme={"A": "#2a9d3a", "C": "#1f5fbf", "G": "#f2a900", "U": "#d62728"})
+        ax.set_xticks(range(len(m)))
+        ax.set_xticklabels([str(p) for p in m.index], fontsize=6)
+        ax.set_xlabel(label)
+        ax.set_ylabel("importance (logit)")
+        ax.axhline(0, color="grey", lw=0.5)
+    fig.suptitle(title or "saturation mutagenesis: mean loss of the logit when the nucleotide is changed", fontsize=9)
+    fig.tight_layout()
     return save_figure(fig, base)
 
 
