@@ -134,6 +134,20 @@ class UTRPool:
         """(window id ``UTR:start-end`` 1-based inclusive, sequence)."""
         return f"{self.ids[idx]}:{start + 1}-{start + length}", self.seqs[idx][start:start + length]
 
+    def site_free_window(self, rng: np.random.Generator, mirna: str, length: int,
+                         tries: int = MAX_TRIES) -> tuple[str, str] | None:
+        """(id, sequence) of a random window of ``length`` nt without N and without a canonical site of ``mirna``;
+        None when ``tries`` draws found none (or no UTR is long enough)."""
+        a, b = seed_matches(mirna)
+        for _ in range(tries):
+            drawn = self.draw(rng, length)
+            if drawn is None:
+                return None
+            wid, w = self.window(*drawn, length)
+            if "N" not in w and a not in w and b not in w:
+                return wid, w
+        return None
+
 
 def utr_windows(pos: pd.DataFrame, utrs: Mapping[str, str] | UTRPool, rng: np.random.Generator,
                 length: int | None = None) -> pd.DataFrame:
@@ -142,18 +156,11 @@ def utr_windows(pos: pd.DataFrame, utrs: Mapping[str, str] | UTRPool, rng: np.ra
     pool = utrs if isinstance(utrs, UTRPool) else UTRPool(utrs)
     rows, out_t, out_id = [], [], []
     for i, (m, t) in enumerate(zip(pos["mirna"], pos["target"])):
-        a, b = seed_matches(m)
-        size = length or len(t)
-        for _ in range(MAX_TRIES):
-            drawn = pool.draw(rng, size)
-            if drawn is None:
-                break
-            wid, w = pool.window(*drawn, size)
-            if "N" not in w and a not in w and b not in w:
-                rows.append(i)
-                out_t.append(w)
-                out_id.append(wid)
-                break
+        found = pool.site_free_window(rng, m, length or len(t))
+        if found is not None:
+            rows.append(i)
+            out_id.append(found[0])
+            out_t.append(found[1])
     return _negatives(pos, rows, out_t, out_id, "utr")
 
 

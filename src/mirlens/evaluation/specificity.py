@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mirlens.data.negatives import UTRPool, reverse_complement, seed_matches, shuffled
+from mirlens.data.negatives import UTRPool, reverse_complement, shuffled
 from mirlens.data.pairs import make_pairs
 
 PROBE_WINDOW = 40
@@ -43,22 +43,14 @@ def site_free_windows(mirnas: Mapping[str, str], utrs: Mapping[str, str], *, per
     rng = np.random.default_rng(seed)
     cols: dict[str, list] = {"mirna_id": [], "mirna": [], "target_id": [], "target": []}
     for mid, m in mirnas.items():
-        a, b = seed_matches(m)
-        made = 0
-        for _ in range(per_mirna * 50):
-            if made == per_mirna:
+        for _ in range(per_mirna):
+            found = pool.site_free_window(rng, m, length)
+            if found is None:  # the collection has (almost) no site-free window for this miRNA
                 break
-            drawn = pool.draw(rng, length)
-            if drawn is None:
-                break
-            wid, w = pool.window(*drawn, length)
-            if "N" in w or a in w or b in w:
-                continue
             cols["mirna_id"].append(mid)
             cols["mirna"].append(m)
-            cols["target_id"].append(wid)
-            cols["target"].append(w)
-            made += 1
+            cols["target_id"].append(found[0])
+            cols["target"].append(found[1])
     n = len(cols["mirna"])
     return make_pairs(**cols, label=[0] * n, source="probe:site-free", record=np.arange(1, n + 1))
 
