@@ -16,7 +16,7 @@ app = typer.Typer(
 def _register() -> None:
     """Import the command modules; each adds its commands or sub-apps to :data:`app`."""
     from mirlens.cli import data, explain, genes, models, predict, train  # noqa: F401
-    from mirlens.cli import duplex, explain_beyond, explain_correlate, reproduce  # noqa: F401
+    from mirlens.cli import duplex, explain_beyond, explain_correlate, functional, reproduce  # noqa: F401
 
 
 def main() -> None:

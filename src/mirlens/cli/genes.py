@@ -16,6 +16,7 @@ from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
 from mirlens.evaluation.metrics import binary_metrics, grouped_auroc
 from mirlens.genes.predict import GeneSettings, predict_genes
+from mirlens.genes.repression import load_repression
 from mirlens.model.store import load_model
 from mirlens.tables import write_table
 
@@ -30,6 +31,7 @@ def run_gene_level(
     n_best: int = 3,
     threshold: float = 0.5,
     net_meta=None,
+    repression_model: Path | None = None,
 ) -> pd.DataFrame:
     """Score a pair table (miRNA, whole UTR) at gene level and write the table; shared by ``predict-genes`` and
     ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``."""
@@ -41,7 +43,8 @@ def run_gene_level(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar("typing and scoring sites (UTR nt)", total) as advance:
-            table = predict_genes(net, pairs, settings, model_name=meta.get("name"), progress=advance)
+            table = predict_genes(net, pairs, settings, model_name=meta.get("name"),
+                                  repression=load_repression(repression_model), progress=advance)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     table["is_target"] = table["probability"] > threshold
@@ -100,9 +103,14 @@ def predict_genes_command(
                                              "calibrated to a 50:50 prior).")] = 0.5,
     n_best: Annotated[int, typer.Option(help="Best sites listed per pair.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 1024,
+    repression_model: Annotated[Path | None, typer.Option(help="Repression model for `ranking_score` (from "
+                                                          "`mirlens fit-repression`; default: the shipped one, "
+                                                          "fitted on 7 HCT116 transfections).")] = None,
 ) -> None:
     """Gene-level prediction: one row per input pair, in input order, with `probability` (gene level, 0..1),
-    `n_sites`, `n_canonical` and the best sites (1-based start-end on the UTR, seed-match type, site probability).
+    `ranking_score` (predicted repression, -log2 fold change: which of a miRNA's genes go down most) and its `rank`
+    among the pairs of the same miRNA, `n_sites`, `n_canonical` and the best sites (1-based start-end on the UTR,
+    seed-match type, site probability).
 
     Candidate sites are canonical seed matches (8mer, 7mer-m8, 7mer-A1, 6mer, offset-6mer) and, unless
     --no-noncanonical, extended-seed matches with G:U wobbles and one mismatch. Each is scored in a window that puts
@@ -123,4 +131,4 @@ def predict_genes_command(
     else:
         table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
     run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size, n_best=n_best,
-                   threshold=threshold, net_meta=(net, meta))
+                   threshold=threshold, net_meta=(net, meta), repression_model=repression_model)

@@ -197,6 +197,33 @@ def plot_compensation(table: pd.DataFrame, base: str | Path, *, title: str | Non
     return save_figure(fig, base)
 
 
+def plot_functional(per_experiment: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    """The functional check (``mirlens evaluate-functional``): -Spearman and the top-100 logFC shift of each scorer
+    in each experiment, side by side (one bar per scorer; the mean over experiments last)."""
+    scorers = list(dict.fromkeys(per_experiment["scorer"]))
+    experiments = list(dict.fromkeys(per_experiment["experiment_id"]))
+    labels = [*experiments, "mean"]
+    x = np.arange(len(labels))
+    width = 0.8 / max(len(scorers), 1)
+    fig, axes = plt.subplots(2, 1, figsize=(max(6.5, 0.9 * len(labels) + 2), 6.5), sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, col, label in ((axes[0], "neg_spearman", "-Spearman(score, logFC)"),
+                           (axes[1], "top100_delta", "top-100 mean logFC - all")):
+        for i, name in enumerate(scorers):
+            t = per_experiment[per_experiment["scorer"] == name].set_index("experiment_id")[col]
+            values = [*t.reindex(experiments).to_numpy(), t.mean()]
+            ax.bar(x + (i - (len(scorers) - 1) / 2) * width, values, width, color=colors[i % len(colors)],
+                   label=name)
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=7)
+    axes[1].set_xticks(x, [label.replace("_", " ") for label in labels], rotation=30, ha="right", fontsize=7)
+    fig.suptitle(title or "functional check: do the top-scored genes go down? (higher -Spearman, more negative "
+                 "top-100 shift = better)", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, base)
+
+
 def table_kind(table: pd.DataFrame) -> str:
     """``regions``, ``joint``, ``scan``, ``impact``, ``features`` or ``compensation`` from the columns of a
     table."""
