@@ -261,6 +261,13 @@ def test_functional_set_folder_and_bad_utr_letter(tmp_path):
     fset = read_functional_set(folder)
     assert [e.experiment_id for e in fset.experiments] == ["e1", "e2"]
     assert len(fset.utrs) == 400 and fset.experiments[0].direction == -1.0
+    listing = pd.read_csv(folder / "experiments.tsv", sep="\t")
+    listing.assign(type=["Transfection", "knockdown"]).to_csv(folder / "experiments.tsv", sep="\t", index=False)
+    assert [e.direction for e in read_functional_set(folder).experiments] == [-1.0, 1.0]
+    listing.assign(type=["OE", "sideways"]).to_csv(folder / "experiments.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="experiments.tsv, e2: type 'sideways'"):
+        read_functional_set(folder)
+    listing.to_csv(folder / "experiments.tsv", sep="\t", index=False)
     (folder / "utrs.tsv").write_text("gene_id\tutr\nG1\tACGUX\n")
     with pytest.raises(InputError, match=r"line 2 \(G1\).*'X'"):
         read_functional_set(folder)

@@ -35,6 +35,12 @@ from mirlens.errors import DataSetError, InputError
 EXPERIMENT_COLUMNS = ("gene_id", "logFC")
 DIRECTIONS = {"OE": -1.0, "KD": 1.0}
 """Sign of the fold change expected of a target: down after overexpression, up after knock-down."""
+TYPE_SYNONYMS = {
+    "OE": "OE", "OVEREXPRESSION": "OE", "TRANSFECTION": "OE", "MIMIC": "OE", "GAIN": "OE",
+    "KD": "KD", "KNOCKDOWN": "KD", "KNOCK-DOWN": "KD", "INHIBITION": "KD", "INHIBITOR": "KD", "ANTAGOMIR": "KD",
+    "KO": "KD", "KNOCKOUT": "KD", "LOSS": "KD",
+}
+"""Words accepted in the ``type`` column (case-insensitive)."""
 
 
 @dataclass(frozen=True)
@@ -173,10 +179,10 @@ def read_utr_table(path: str | os.PathLike[str]) -> pd.Series:
 
 def _direction(value, source: str, experiment: str) -> float:
     key = str(value).strip().upper() if value is not None and str(value).strip() else "OE"
-    if key not in DIRECTIONS:
-        raise InputError(f"type {value!r} is neither OE (overexpression) nor KD (knock-down)", source=source,
-                         record=experiment)
-    return DIRECTIONS[key]
+    if key not in TYPE_SYNONYMS:
+        raise InputError(f"type {value!r} is neither OE (overexpression, transfection, mimic) nor KD (knock-down, "
+                         "inhibition, knockout)", source=source, record=experiment)
+    return DIRECTIONS[TYPE_SYNONYMS[key]]
 
 
 def read_functional_set(folder: str | os.PathLike[str], name: str | None = None) -> FunctionalSet:
