@@ -278,3 +278,23 @@ def test_scan_store_resumes_and_refuses_other_jobs(toy, pairset, tmp_path):
     with pytest.raises(MirlensError, match="different job"):
         run_scan(toy, pairset, ks="1-4", out_dir=tmp_path, chunk_pairs=7)
     assert isinstance(first.store, ChunkStore)
+
+
+def test_impact_weights_positions_by_coverage():
+    """A position few pairs have (L25 of a rare long miRNA) must not become a feature through its noisy mean:
+    the impact averages over all pairs (absent = unchanged) unless over="present" is asked for."""
+    rows = []
+    for k in (1, 2):
+        for p in range(0, 26):
+            n = 1000 if p <= 22 else 5  # L23..L25: 5 of 1,000 pairs
+            drop = {11: 0.10, 25: 0.60}.get(p, 0.0) if k == 1 else {11: 0.12, 12: 0.10, 25: 0.6}.get(p, 0.0)
+            rows.append({"side": "mirna", "k": k, "position": p, "n": n, "n_pairs": 1000,
+                         "mean_change": -drop, "change_all": -drop * n / 1000})
+    summary = pd.DataFrame(rows)
+    weighted, _ = accumulative_impact(summary)
+    feats = call_features(weighted, peaks_per_side=1)
+    assert list(feats["summit"]) == ["L11"]
+    unweighted, _ = accumulative_impact(summary, over="present")
+    assert list(call_features(unweighted, peaks_per_side=1)["summit"]) == ["L25"]  # what coverage weighting fixes
+    with pytest.raises(MirlensError):
+        accumulative_impact(summary, over="some")

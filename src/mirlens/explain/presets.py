@@ -35,8 +35,9 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             name="paper-deepmirtar",
-            description="miTAR1 on the DeepMirTar positives (3,908 pairs), windows 1..6 (paper Fig. 1-3, 6)",
-            model="keras-miTAR1", dataset="deepmirtar", part="pool", subset="positives", ks=tuple(range(1, 7)),
+            description="miTAR1 (as of 2020-03, the version the paper analysed) on the DeepMirTar positives (3,908 pairs), "
+                        "windows 1..6 (paper Fig. 1-3, 6)",
+            model="keras-miTAR1@2020-03", dataset="deepmirtar", part="pool", subset="positives", ks=tuple(range(1, 7)),
             regions=("seed", "L4-4", "L13-4"),
             feature_params={"peaks_per_side": 2, "length": 4},
             paper_reductions={"seed": 0.16, "L4-4": 0.16, "L13-4": 0.48, "seed+L13-4": 0.72, "L4-4+L13-4": 0.72},

@@ -32,3 +32,8 @@ NOTES: dict[str, str] = {
               "53 nt, does not explain it either (both tried on the full run).",
 }
 """Per report section: what explains the usual differences (shown under the verdict)."""
+
+
+WHY: dict[str, str] = {}
+"""Per finding id: why ours differs from the paper where it still does with the paper's weights -- the
+experiments and their numbers (shown next to the finding in the report's summary when its verdict is "differs")."""
