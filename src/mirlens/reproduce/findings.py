@@ -194,10 +194,14 @@ def _scans(F: _Findings, res: dict) -> None:
         F.add("sfig3.target_max", "sfig3", "miraw", "the LT9 peak reaches its maximum at 7-nt, almost the same as "
               "at 6-nt", "max at k = 7, ~ k = 6", f"k6 {_f(tv[6])}, k7 {_f(tv[7])}, k8 {_f(tv[8])} (max at k = {kt})",
               ok, tv[7] - tv[6], rule="k7 within 0.01 of the maximum and within 0.02 of k6")
-        ok = mv[8] > mv[7] and (mv[8] - mv[7]) < (mv[7] - mv[6])
+        # "Although the L11 peak does not reach its maximum alteration, the increase on the summit slows down":
+        # still growing at 7 and 8 nt, by less per added nucleotide than it grew up to 6 nt (Fig. 4)
+        inc = {k: mv[k] - mv[k - 1] for k in (6, 7, 8)}
+        ok = mv[8] > mv[7] > mv[6] and max(inc[7], inc[8]) < inc[6]
         F.add("sfig3.mirna_slows", "sfig3", "miraw", "the L11 peak keeps growing to 8-nt but its increase slows down",
-              "growing, slower", f"k6 {_f(mv[6])}, k7 {_f(mv[7])}, k8 {_f(mv[8])}", ok, (mv[8] - mv[7]),
-              rule="k8 > k7 and (k8 - k7) < (k7 - k6)")
+              "growing, slower", f"k5 {_f(mv[5])}, k6 {_f(mv[6])}, k7 {_f(mv[7])}, k8 {_f(mv[8])} (increments "
+              f"{_f(inc[6])}, {_f(inc[7])}, {_f(inc[8])})", ok, max(inc[7], inc[8]) - inc[6],
+              rule="k8 > k7 > k6 and the 7- and 8-nt increments both below the 6-nt increment (k6 - k5)")
     else:
         F.add("sfig3.target_max", "sfig3", "miraw", "7- and 8-nt scans", "k = 7, 8", "not scanned", None)
 
