@@ -263,3 +263,14 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
             browser.close()
     assert errors == []
     assert outside == []
+
+
+def test_every_explanation_belongs_to_a_finding_and_shows_when_it_differs(quick_run):
+    from mirlens.reproduce.notes import WHY
+
+    f = pd.read_csv(quick_run / "tables" / "findings.csv", keep_default_na=False)
+    assert len(f) >= 64 and set(WHY) <= set(f["id"])
+    differs = f[f["verdict"] == "differs"]
+    for row in differs.itertuples():
+        assert row.why == WHY.get(row.id, "")
+    assert (f.loc[f["verdict"] == "reproduced", "why"] == "").all()

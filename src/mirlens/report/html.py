@@ -195,6 +195,8 @@ def _weights_section(results) -> str:
             "today; run both into one OUT to see them side by side.</p>" + html_table(pd.DataFrame(rows)))
     byw = results.by_weights if hasattr(results, "by_weights") else {}
     if len(byw) > 1:
+        order = sorted(byw, key=lambda w: (["paper", "current"].index(w) if w in ("paper", "current") else 2, w))
+        byw = {w: byw[w] for w in order}
         merged = None
         for w, t in byw.items():
             t = t.set_index("id")[["claim", "paper", "ours", "verdict"]].rename(
@@ -203,8 +205,9 @@ def _weights_section(results) -> str:
         counts = "; ".join(f"{w} ({t['models'].iloc[0]}): {int((t['verdict'] == 'reproduced').sum())} of "
                            f"{int((t['verdict'] != 'not available').sum())} reproduced"
                            + (" (--quick)" if bool(t["quick"].iloc[0]) else "") for w, t in byw.items())
+        ids = list(dict.fromkeys(i for t in byw.values() for i in t["id"]))  # the findings' own order
         text += (f"<h3>Side by side</h3><p class='meta'>{_e(counts)}</p>"
-                 + html_table(merged.reset_index()))
+                 + html_table(merged.reindex(ids).reset_index()))
     return text + "</section>"
 
 

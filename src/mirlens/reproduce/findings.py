@@ -213,7 +213,8 @@ def _features(F: _Findings, res: dict) -> None:
         want = paper.FEATURES[ds]
         F.add(f"{section}.features", section, ds, f"{paper.TITLE_OF[ds]}: features from the single-nucleotide "
               f"impact: {', '.join(want)}", ", ".join(want), ", ".join(ours) or "none", set(ours) == set(want),
-              rule="the same features (start and length)")
+              rule="the same features (start and length; sizes are the paper's, 4 nt miRNA / 5 nt target, so "
+              "this tests where they sit)")
         if ds == "deepmirtar":
             summits = list(feats.loc[feats["side"] == "mirna", "summit"])
             found = [_near([_pos_of(s)[1] for s in summits], _pos_of(x)[1]) for x in ("L7", "L14")]
@@ -328,7 +329,8 @@ def _table1(F: _Findings, res: dict) -> pd.DataFrame:
                 r = _t1_row(t1, subset, "dense", level)
                 if r is None or not np.isfinite(r["MinCor"]):
                     continue
-                for col in ("MinCor_Pval", "MaxCor_Pval"):
+                # a level with one unit (all dense units correlate with one sign) has one correlation, not two
+                for col in ("MinCor_Pval", "MaxCor_Pval")[:1 if int(r["UnitCount"]) == 1 else 2]:
                     n += 1
                     ns += bool(r[col] > 0.05)
         parts.append(ds)
