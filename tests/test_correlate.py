@@ -117,3 +117,29 @@ def test_sign_split_sums_are_the_papers_table1_layout():
     assert got["positive"] == pytest.approx(stats.spearmanr(bi[:, rb > 0].sum(axis=1), energy).statistic, abs=1e-9)
     summary = table1(units).set_index(["layer", "level"])
     assert summary.loc[("conv", "all_signed"), "UnitCount"] == 2
+
+
+def test_correlate_cli_with_the_papers_energies(keras_dir, tmp_path):
+    """--mirna-as-written: energies of the miRNA as the data files write it (reversed), the Table 1 energies."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from mirlens.cli.app import _register, app
+    from mirlens.data.examples import example_path
+
+    _register()
+    h5 = str(keras_dir / "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5")
+    outs = {}
+    for flag in ([], ["--mirna-as-written"]):
+        out = tmp_path / ("written" if flag else "5to3")
+        result = CliRunner().invoke(app, ["explain", "correlate", "--model", h5, "--data",
+                                          str(example_path("pairs.tsv")), "--all", "--layers", "conv,bilstm",
+                                          "--no-cache", "-o", str(out), *flag])
+        assert result.exit_code == 0, result.output
+        outs["written" if flag else "5to3"] = out
+    t = pd.read_csv(outs["written"] / "table1.tsv", sep="\t")
+    assert set(t["energy"]) == {"as_written"} and {"feature_map_signed", "all_signed"} <= set(t["level"])
+    e1 = pd.read_csv(outs["5to3"] / "energies.tsv", sep="\t")["energy"]
+    e2 = pd.read_csv(outs["written"] / "energies.tsv", sep="\t")["energy"]
+    assert len(e1) == len(e2) and (e1 != e2).any()
+    assert e1.mean() < e2.mean()  # the real duplexes bind more strongly than the reversed-miRNA ones

@@ -298,3 +298,21 @@ def test_impact_weights_positions_by_coverage():
     assert list(call_features(unweighted, peaks_per_side=1)["summit"]) == ["L25"]  # what coverage weighting fixes
     with pytest.raises(MirlensError):
         accumulative_impact(summary, over="some")
+
+
+def test_paper_feature_sizes_place_mirAWs_features():
+    """The miRAW impact of the published miTAR2 (x 1000, coverage-weighted, all 32,660 positives): windows of the
+    paper's sizes (4 nt miRNA, 5 nt target) at the strongest stretch give its L10-4 and LT7-5; extending each
+    summit to 0.5 x its value gives longer stretches with the same summits."""
+    from mirlens.explain.presets import PAPER_FEATURE_LENGTH, PRESETS
+
+    mirna = {7: 18.4, 8: 23.2, 9: 35.6, 10: 56.4, 11: 66.8, 12: 61.4, 13: 52.2, 14: 40.4, 15: 22.3, 16: 6.8}
+    target = {4: 3.9, 5: 25.2, 6: 33.5, 7: 40.6, 8: 53.5, 9: 41.3, 10: 51.8, 11: 42.2, 12: 10.5, 13: 5.4}
+    rows = [{"side": side, "position": p, "importance": v / 1000}
+            for side, d in (("mirna", mirna), ("target", target)) for p, v in d.items()]
+    impact = pd.DataFrame(rows)
+    feats = call_features(impact, **PRESETS["paper-miraw"].feature_params)
+    assert sorted(feats["feature"]) == ["L10-4", "LT7-5"] and set(feats["summit"]) == {"L11", "LT8"}
+    assert PRESETS["paper-deepmirtar"].feature_params["length"] == PAPER_FEATURE_LENGTH
+    wide = call_features(impact, peaks_per_side=1, extend=0.5)
+    assert sorted(wide["feature"]) == ["L9-6", "LT6-6"]

@@ -274,3 +274,15 @@ def test_every_explanation_belongs_to_a_finding_and_shows_when_it_differs(quick_
     for row in differs.itertuples():
         assert row.why == WHY.get(row.id, "")
     assert (f.loc[f["verdict"] == "reproduced", "why"] == "").all()
+
+
+def test_table1_has_the_papers_layout_and_both_energies(quick_run):
+    t1 = pd.read_csv(quick_run / "tables" / "deepmirtar_table1.csv")
+    assert set(t1["energy"]) == {"as_written", "5to3"}
+    pos = t1[(t1["subset"] == "positives") & (t1["energy"] == "as_written")].set_index(["layer", "level"])
+    assert pos.loc[("conv", "all_signed"), "UnitCount"] == 2
+    assert pos.loc[("conv", "all_signed"), "MinCor"] < 0 < pos.loc[("conv", "all_signed"), "MaxCor"]
+    assert 320 < pos.loc[("conv", "feature_map_signed"), "UnitCount"] <= 640
+    cmp = pd.read_csv(quick_run / "tables" / "paper_vs_ours_table1.csv")
+    assert set(cmp["our_level"]) == {"unit", "feature_map_signed", "all_signed"}
+    assert {"MinCor_5to3", "MaxCor_5to3"} <= set(cmp.columns)
