@@ -1,7 +1,8 @@
 """The whole paper as one cached, resumable pipeline (``mirlens reproduce``).
 
 For each data set -- DeepMirTar with a miTAR1-style model (the 3,908 positives of the published training file)
-and miRAW with a miTAR2-style model (all 32,660 positives) -- the stages are:
+and miRAW with a miTAR2-style model (all 32,660 positives); by default the original weights the paper analysed
+(:func:`model_specs`, :mod:`mirlens.model.originals`) -- the stages are:
 
 ``<ds>.regions``      Fig. 1 (seed L2-6 to N) and Supp. Fig. 1 (seed to G), positive and negative pairs
 ``<ds>.scan``         Fig. 2 / Fig. 4 (+ Supp. Fig. 3): k-nt scans, k = 1..6 (DeepMirTar) / 1..8 (miRAW)
@@ -9,7 +10,9 @@ and miRAW with a miTAR2-style model (all 32,660 positives) -- the stages are:
 ``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.presets.PRESETS`)
 ``<ds>.joint``        Fig. 6: independent and joint effects of the paper's regions, bootstrap CIs
 ``<ds>.energies``     duplex energy and pairing of every pair (miranda backend = miRanda 1.9 as the paper)
-``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy
+``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy, with the paper's
+                      energies (the miRNA as the data files write it) and ours (the miRNA 5'->3'), in the paper's
+                      layout (sign-split sums) and ours
 ``<ds>.pairing``      Table 2: paired positions per region, all positives and the "extracted" subsets
 
 then ``findings`` (every result against the paper's numbers, :mod:`mirlens.reproduce.findings`) and ``report``
