@@ -55,3 +55,9 @@ def mitar_tests_dir(mitar_data_dir) -> Path:
 @pytest.fixture(scope="session")
 def gene_level_dir(shared_dir) -> Path:
     return require(shared_dir / "data" / "miraw_gene_level")
+
+
+@pytest.fixture(scope="session")
+def keras_2020_dir(shared_dir) -> Path:
+    """The miTAR1 file as of 2020-03 (the version the paper analysed; its README has the provenance)."""
+    return require(shared_dir / "models" / "mitar_keras_2020-03")

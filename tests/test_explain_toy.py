@@ -278,3 +278,41 @@ def test_scan_store_resumes_and_refuses_other_jobs(toy, pairset, tmp_path):
     with pytest.raises(MirlensError, match="different job"):
         run_scan(toy, pairset, ks="1-4", out_dir=tmp_path, chunk_pairs=7)
     assert isinstance(first.store, ChunkStore)
+
+
+def test_impact_weights_positions_by_coverage():
+    """A position few pairs have (L25 of a rare long miRNA) must not become a feature through its noisy mean:
+    the impact averages over all pairs (absent = unchanged) unless over="present" is asked for."""
+    rows = []
+    for k in (1, 2):
+        for p in range(0, 26):
+            n = 1000 if p <= 22 else 5  # L23..L25: 5 of 1,000 pairs
+            drop = {11: 0.10, 25: 0.60}.get(p, 0.0) if k == 1 else {11: 0.12, 12: 0.10, 25: 0.6}.get(p, 0.0)
+            rows.append({"side": "mirna", "k": k, "position": p, "n": n, "n_pairs": 1000,
+                         "mean_change": -drop, "change_all": -drop * n / 1000})
+    summary = pd.DataFrame(rows)
+    weighted, _ = accumulative_impact(summary)
+    feats = call_features(weighted, peaks_per_side=1)
+    assert list(feats["summit"]) == ["L11"]
+    unweighted, _ = accumulative_impact(summary, over="present")
+    assert list(call_features(unweighted, peaks_per_side=1)["summit"]) == ["L25"]  # what coverage weighting fixes
+    with pytest.raises(MirlensError):
+        accumulative_impact(summary, over="some")
+
+
+def test_paper_feature_sizes_place_mirAWs_features():
+    """The miRAW impact of the published miTAR2 (x 1000, coverage-weighted, all 32,660 positives): windows of the
+    paper's sizes (4 nt miRNA, 5 nt target) at the strongest stretch give its L10-4 and LT7-5; extending each
+    summit to 0.5 x its value gives longer stretches with the same summits."""
+    from mirlens.explain.presets import PAPER_FEATURE_LENGTH, PRESETS
+
+    mirna = {7: 18.4, 8: 23.2, 9: 35.6, 10: 56.4, 11: 66.8, 12: 61.4, 13: 52.2, 14: 40.4, 15: 22.3, 16: 6.8}
+    target = {4: 3.9, 5: 25.2, 6: 33.5, 7: 40.6, 8: 53.5, 9: 41.3, 10: 51.8, 11: 42.2, 12: 10.5, 13: 5.4}
+    rows = [{"side": side, "position": p, "importance": v / 1000}
+            for side, d in (("mirna", mirna), ("target", target)) for p, v in d.items()]
+    impact = pd.DataFrame(rows)
+    feats = call_features(impact, **PRESETS["paper-miraw"].feature_params)
+    assert sorted(feats["feature"]) == ["L10-4", "LT7-5"] and set(feats["summit"]) == {"L11", "LT8"}
+    assert PRESETS["paper-deepmirtar"].feature_params["length"] == PAPER_FEATURE_LENGTH
+    wide = call_features(impact, peaks_per_side=1, extend=0.5)
+    assert sorted(wide["feature"]) == ["L9-6", "LT6-6"]

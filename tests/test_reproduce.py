@@ -39,8 +39,9 @@ def _timings(out: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def quick_args(keras_dir, mitar_data_dir) -> list[str]:
-    return ["--keras-dir", str(keras_dir), "--data-dir", str(mitar_data_dir), "--quick", "--seed", "0"]
+def quick_args(keras_dir, keras_2020_dir, mitar_data_dir) -> list[str]:
+    # ../shared/models: searched recursively, both miTAR1 versions are recognised by sha256
+    return ["--keras-dir", str(keras_dir.parent), "--data-dir", str(mitar_data_dir), "--quick", "--seed", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,43 @@ def test_stage_runner_resumes_partial_work(tmp_path):
     assert list(runner.timings()["status"]) == ["interrupted", "resumed", "cached", "computed"]
 
 
+def test_paper_weights_by_default_found_by_sha256(keras_dir, keras_2020_dir, tmp_path):
+    from mirlens.reproduce import model_specs
+
+    paper = model_specs(keras_dir.parent, None, None)  # ../shared/models: both versions below it
+    assert Path(paper["deepmirtar"]).parent == keras_2020_dir  # miTAR1 of 2020-03, not the current file
+    assert Path(paper["miraw"]).name == "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5"
+    current = model_specs(keras_dir.parent, None, None, weights="current")
+    assert Path(current["deepmirtar"]) == keras_dir / "miTAR1_CNN_BiRNN_b30_lr0.005_dout0.2.h5"
+    # a renamed copy deep in a folder is still recognised (by content, not name)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    shutil.copy(keras_2020_dir / "miTAR1_CNN_BiRNN_b30_lr0.005_dout0.2.h5", deep / "renamed.h5")
+    shutil.copy(keras_dir / "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5", tmp_path / "m2.h5")
+    assert model_specs(tmp_path, None, None)["deepmirtar"] == str(deep / "renamed.h5")
+    # only the current miTAR1 there: the paper's version is missing, said in one line
+    result = CliRunner().invoke(app, ["reproduce", "--out", str(tmp_path / "o"), "--keras-dir", str(keras_dir)])
+    assert result.exit_code == 1 and "miTAR1@2020-03" in result.output and "fetch-keras" in result.output
+    # without --keras-dir: the imported models by version name
+    assert model_specs(None, None, None) == {"deepmirtar": "keras-miTAR1@2020-03", "miraw": "keras-miTAR2"}
+    assert model_specs(None, None, None, "current")["deepmirtar"] == "keras-miTAR1"
+
+
+def test_report_says_which_weights_ran_and_shows_both_side_by_side(quick_run, quick_args):
+    out = quick_run
+    html = (out / REPORT_NAME).read_text()
+    assert "id='weights'" in html and "miTAR1@2020-03" in html and "f38a5f7" in html and "0.162" in html
+    paper_findings = read_table(out / "weights" / "paper.parquet")
+    assert set(paper_findings["models"]) == {"DeepMirTar: miTAR1@2020-03; miRAW: miTAR2@2020-03"}
+    # a --weights current run into the same OUT (only the DeepMirTar stages are new) puts both side by side
+    _invoke(["reproduce", "--out", str(out), *quick_args, "--weights", "current"])
+    html = (out / REPORT_NAME).read_text()
+    assert "Side by side" in html and "ours (paper)" in html and "ours (current)" in html
+    current = read_table(out / "weights" / "current.parquet")
+    assert set(current["models"]) == {"DeepMirTar: miTAR1@2020-12; miRAW: miTAR2@2020-03"}
+    assert len(current) == len(paper_findings)
+
+
 def test_reproduce_refuses_two_model_sources(tmp_path):
     result = CliRunner().invoke(app, ["reproduce", "--out", str(tmp_path), "--keras-dir", str(tmp_path),
                                       "--model-miraw", "x"])
@@ -225,3 +263,26 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
             browser.close()
     assert errors == []
     assert outside == []
+
+
+def test_every_explanation_belongs_to_a_finding_and_shows_when_it_differs(quick_run):
+    from mirlens.reproduce.notes import WHY
+
+    f = pd.read_csv(quick_run / "tables" / "findings.csv", keep_default_na=False)
+    assert len(f) >= 64 and set(WHY) <= set(f["id"])
+    differs = f[f["verdict"] == "differs"]
+    for row in differs.itertuples():
+        assert row.why == WHY.get(row.id, "")
+    assert (f.loc[f["verdict"] == "reproduced", "why"] == "").all()
+
+
+def test_table1_has_the_papers_layout_and_both_energies(quick_run):
+    t1 = pd.read_csv(quick_run / "tables" / "deepmirtar_table1.csv")
+    assert set(t1["energy"]) == {"as_written", "5to3"}
+    pos = t1[(t1["subset"] == "positives") & (t1["energy"] == "as_written")].set_index(["layer", "level"])
+    assert pos.loc[("conv", "all_signed"), "UnitCount"] == 2
+    assert pos.loc[("conv", "all_signed"), "MinCor"] < 0 < pos.loc[("conv", "all_signed"), "MaxCor"]
+    assert 320 < pos.loc[("conv", "feature_map_signed"), "UnitCount"] <= 640
+    cmp = pd.read_csv(quick_run / "tables" / "paper_vs_ours_table1.csv")
+    assert set(cmp["our_level"]) == {"unit", "feature_map_signed", "all_signed"}
+    assert {"MinCor_5to3", "MaxCor_5to3"} <= set(cmp.columns)

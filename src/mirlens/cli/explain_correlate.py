@@ -39,9 +39,15 @@ def correlate_cmd(
     energy_backend: BackendOpt = "miranda", cache_dir: CacheOpt = None, no_cache: NoCacheOpt = False,
     jobs: JobsOpt = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 2048,
+    mirna_as_written: Annotated[bool, typer.Option("--mirna-as-written", help="Energies of the miRNA as the miTAR "
+                                                   "data files write it (3'->5', read as 5'->3'): the energies that "
+                                                   "reproduce the paper's Table 1 (default: the miRNA 5'->3').")]
+    = False,
 ) -> None:
     """Spearman correlation of duplex energy with every unit, feature map and layer sum (Bonferroni and BH
-    adjusted; constant units excluded and counted): the Table 1 layout, the per-unit table and a figure."""
+    adjusted; constant units excluded and counted), and the paper's sign-split sums (levels feature_map_signed,
+    all_signed): the Table 1 layout, the per-unit table and a figure. The paper's Table 1: --layers conv,bilstm
+    --mirna-as-written."""
     if positives + negatives + all_pairs > 1:
         raise InputError("choose one of --positives, --negatives, --all")
     subset = "negatives" if negatives else "all" if all_pairs else "positives"
@@ -60,13 +66,15 @@ def correlate_cmd(
     ps = PairSet.from_pairs(pairs, model_width(net), name=data)
     console.print(f"model {meta.get('name', model)!r}, {len(ps):,} pairs of {data} ({subset}), "
                   f"energy backend {energy_backend}")
-    duplexes = duplex_table(pairs, energy_backend, cache_dir, no_cache, jobs)
+    energy_pairs = pairs.assign(mirna=pairs["mirna"].str[::-1]) if mirna_as_written else pairs
+    duplexes = duplex_table(energy_pairs, energy_backend, cache_dir, no_cache, jobs)
     energy = duplexes["energy"].to_numpy()
     with progress_bar("layer activations", len(ps)) as advance:
         units = layer_energy_correlations(net, ps.tokens, energy, layers=layer_list, batch_size=batch_size,
                                           progress=advance)
     summary = table1(units)
     summary.insert(0, "energy_backend", energy_backend)
+    summary.insert(1, "energy", "as_written" if mirna_as_written else "5to3")
     out.mkdir(parents=True, exist_ok=True)
     write_table(summary, out / "table1.tsv")
     write_table(units, out / "units.parquet")

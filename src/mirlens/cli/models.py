@@ -11,10 +11,10 @@ from rich.table import Table
 
 from mirlens.cli.app import app
 from mirlens.cli.common import console, reports_errors
-from mirlens.data.datasets import fetch, resolve_data_dir
-from mirlens.data.registry import FILES
+from mirlens.data.datasets import resolve_data_dir
 from mirlens.errors import MirlensError
 from mirlens.model.keras_import import import_keras
+from mirlens.model.originals import VERSIONS, fetch_version
 from mirlens.model.families import architecture_of
 from mirlens.model.store import DEFAULT_MODEL, list_models, load_model, resolve_model, save_model, user_model_dir
 
@@ -47,40 +47,51 @@ def list_cmd() -> None:
     if not found:
         raise MirlensError("no models found; import the original weights with `mirlens models import-keras` "
                            "or train one with `mirlens train`")
-    table = Table("name", "origin", "architecture", "input", "source", "path")
+    table = Table("name", "origin", "architecture", "input", "version", "source", "path")
     for m in found:
         cfg = m.meta["config"]
         card = m.meta.get("card", {})
         table.add_row(m.name + (" (default)" if m.name == DEFAULT_MODEL else ""), m.origin, architecture_of(cfg),
-                      str(26 + int(cfg["target_slot"])), str(card.get("source", card.get("data", ""))),
+                      str(26 + int(cfg["target_slot"])), _version(card), str(card.get("source", card.get("data", ""))),
                       str(m.path))
     console.print(table)
+
+
+def _version(card: dict) -> str:
+    """``miTAR1@2020-03 (paper)`` for an original file, ``-`` otherwise."""
+    if "original_version" not in card:
+        return "-"
+    tags = [t for t, on in (("paper", bool(card.get("paper_use"))), ("current", card.get("original_current")))
+            if on]
+    return f"{card['original_model']}@{card['original_version']}" + (f" ({', '.join(tags)})" if tags else "")
 
 
 @models_app.command("info")
 @reports_errors
 def info_cmd(model: Annotated[str, typer.Argument(help="Model name or path.")] = DEFAULT_MODEL) -> None:
-    """Configuration and model card of one model, as JSON."""
+    """Configuration and model card of one model, as JSON (original miTAR files: version and provenance --
+    commit, path, sha256, which paper analyses used it)."""
     path = resolve_model(model)
     _, meta = load_model(path, with_meta=True)
     typer.echo(json.dumps({"path": str(path), **meta}, indent=2))
 
 
-KERAS_NAMES = {"miTAR1": "keras-miTAR1", "miTAR2": "keras-miTAR2", "miTAR": "keras-miTAR"}
-"""Names the original models get when imported by ``fetch-keras`` (miTAR1 = DeepMirTar, miTAR2 = miRAW)."""
-
-
 @models_app.command("fetch-keras")
 @reports_errors
 def fetch_keras_cmd(
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the .h5 files are kept "
-                                                  "(default: the data cache).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the .h5 files are kept: "
+                                                  "DIR/miTAR1@2020-03/FILE etc. (default: the data cache).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again even when a verified copy is there.")]
+    = False,
 ) -> None:
-    """Download the three original miTAR Keras models (checksum-verified) and import them as keras-miTAR1
-    (DeepMirTar), keras-miTAR2 (miRAW) and keras-miTAR (both)."""
-    for file in (f for f in FILES.values() if f.kind == "model"):
-        (path,) = fetch(file.name, data_dir or resolve_data_dir())
+    """Download every published version of the original miTAR Keras models from tjgu/miTAR at its commit
+    (sha256-checked) and import each: keras-miTAR1@2020-03 (the miTAR1 the paper analysed), keras-miTAR1 (the
+    current miTAR1, 2020-12), keras-miTAR2 (miRAW; the paper's and current) and keras-miTAR (both data sets)."""
+    directory = resolve_data_dir(data_dir)
+    for v in VERSIONS:
+        path = fetch_version(v, directory, force=force)
         model, card = import_keras(path)
-        name = KERAS_NAMES[file.name.split("_", 1)[0]]
-        save_model(model, user_model_dir() / name, name=name, card=card)
-        console.print(f"{file.name} -> model {name!r}")
+        save_model(model, user_model_dir() / v.model_name, name=v.model_name, card=card)
+        use = f"; paper: {v.paper}" if v.paper else ""
+        console.print(f"{v.key} ({v.date}, tjgu/miTAR {v.commit[:7]}) {path} -> model {v.model_name!r}{use}",
+                      highlight=False)

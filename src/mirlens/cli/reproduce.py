@@ -37,11 +37,16 @@ class _PassCounter:
 def reproduce_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory: report.html, tables/*.csv, "
                                       "figures/*.png|svg, timings.tsv, cache/ (reused by a rerun).")],
-    keras_dir: Annotated[Path | None, typer.Option("--keras-dir", help="Directory with the original miTAR Keras "
-                                                   "files (miTAR1_*.h5 for DeepMirTar, miTAR2_*.h5 for miRAW).")]
-    = None,
+    keras_dir: Annotated[Path | None, typer.Option("--keras-dir", help="Directory searched recursively for the "
+                                                   "original miTAR Keras files, recognised by sha256 (e.g. "
+                                                   "../shared/models holding both miTAR1 versions).")] = None,
+    weights: Annotated[str, typer.Option("--weights", help="Which published version of the original weights: "
+                                         "'paper' (the ones the paper analysed: miTAR1 of 2020-03 for DeepMirTar, "
+                                         "miTAR2 for miRAW) or 'current' (the repository's files today: miTAR1 of "
+                                         "2020-12). Run both into one OUT to get them side by side.")] = "paper",
     model_deepmirtar: Annotated[str | None, typer.Option("--model-deepmirtar", help="Model for DeepMirTar (name, "
-                                                         "directory or .h5; default keras-miTAR1).")] = None,
+                                                         "directory or .h5; default by --weights: "
+                                                         "keras-miTAR1@2020-03).")] = None,
     model_miraw: Annotated[str | None, typer.Option("--model-miraw", help="Model for miRAW (default "
                                                     "keras-miTAR2).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A seeded sample of a few hundred pairs per data set: the "
@@ -65,10 +70,11 @@ def reproduce_cmd(
         raise InputError(f"unknown energy backend {energy_backend!r}; choose from {', '.join(BACKENDS)}")
     if jobs < 1:
         raise InputError("--jobs must be at least 1")
-    models = model_specs(keras_dir, model_deepmirtar, model_miraw)
+    models = model_specs(keras_dir, model_deepmirtar, model_miraw, weights)
     parts = ["mirlens", "reproduce", "--out", str(out)]
     if keras_dir is not None:
         parts += ["--keras-dir", str(keras_dir)]
+    parts += ["--weights", weights] if weights != "paper" else []
     for flag, value in (("--model-deepmirtar", model_deepmirtar), ("--model-miraw", model_miraw)):
         if value is not None:
             parts += [flag, value]
@@ -80,7 +86,8 @@ def reproduce_cmd(
     parts += ["--jobs", str(jobs)] if jobs != 1 else []
     command = " ".join(shlex.quote(p) for p in parts)
     settings = Settings(out=out, models=models, quick=quick, seed=seed, data_dir=data_dir,
-                        energy_backend=energy_backend, n_boot=n_boot, jobs=jobs, command=command)
+                        energy_backend=energy_backend, n_boot=n_boot, jobs=jobs, command=command,
+                        weights="custom" if (model_deepmirtar or model_miraw) else weights)
 
     def log(msg: str) -> None:
         console.print(msg, highlight=False)

@@ -2,7 +2,13 @@
 
 For a pair set (token matrix) and one energy per pair, this computes Spearman's rho and its p-value for
 (a) every unit of a layer, (b) every conv feature map summed over positions, (c) all units of a layer summed (and,
-for the BiLSTM, each direction summed) — the layout of Table 1 / Supp. Table 1 of Gu et al. 2021.
+for the BiLSTM, each direction summed), and (d) the **sign-split sums** of Table 1 / Supp. Table 1 of Gu et al.
+2021: level ``feature_map_signed`` sums, per feature map, its units that correlate positively and, apart, those that
+correlate negatively (2 x 320 = the paper's 640 "CombinePerFeatureMap" units); level ``all_signed`` sums every
+positively and every negatively correlated unit of the layer (the paper's 2 "CombineAllUnits" /
+"Combine_AllUnits"). With the paper's energies this layout gives its counts and values (DeepMirTar CNN: 21,437 /
+640 / 2 units, -0.34/0.32, -0.53/0.50, -0.56/0.58; paper 21,438 / 640 / 2, -0.34/0.32, -0.53/0.51, -0.56/0.59);
+a single sum of all units (level ``all``) is our own extension.
 
 Layers: ``conv`` (after relu), ``pool`` (after max-pool; the paper's "CNN" — its unit count 21,438 = 2 x 34 x 320
 minus constant units shows it correlated the max-pool output and its identical dropout copy), ``bilstm``
@@ -36,7 +42,7 @@ PAIRING_LAYERS = ("diagonal", "combine", "pool", "dense")
 def layers_of(model) -> tuple[str, ...]:
     """The layers :func:`layer_energy_correlations` can correlate for this model."""
     return LAYERS if isinstance(model, MiTAR) else PAIRING_LAYERS
-LEVELS = ("unit", "feature_map", "all", "direction")
+LEVELS = ("unit", "feature_map", "all", "direction", "feature_map_signed", "all_signed")
 SUMMARY_COLUMNS = ["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
                    "MaxCor_Pval", "MinCor_Pval_BH", "MaxCor_Pval_BH", "MinUnit", "MaxUnit"]
 
@@ -161,15 +167,24 @@ def layer_energy_correlations(
         tables.append(_unit_table(layer, "all", ["all"], rho, p))
         length = c.conv_len if layer == "conv" else c.steps
         rhos, ps, names = [], [], []
+        signed, signed_names = [], []  # per filter: sum of its positively / negatively correlated units
+        total = np.zeros((n, 2))
         for f0 in range(0, c.conv_filters, filters_per_block):
             fs = slice(f0, min(f0 + filters_per_block, c.conv_filters))
             block = np.concatenate([_pooled_block(model, t_all[sl], fs, layer == "pool").numpy()
-                                    for sl in _batches(n, batch_size)])
+                                    for sl in _batches(n, batch_size)]).astype(np.float64)
             r, pv = spearman_columns(block.reshape(n, -1), energy)  # column order: position-major, then filter
             rhos.append(r.reshape(length, -1).T.ravel())
             ps.append(pv.reshape(length, -1).T.ravel())
             names += [f"f{f}:p{pos}" for f in range(fs.start, fs.stop) for pos in range(length)]
+            cols, sn = _signed_sums(block, r.reshape(length, -1), [f"f{f}" for f in range(fs.start, fs.stop)])
+            signed.append(cols)
+            signed_names += sn
+            total += _signed_total(block.reshape(n, -1), r)
         tables.append(_unit_table(layer, "unit", names, np.concatenate(rhos), np.concatenate(ps)))
+        tables.append(_unit_table(layer, "feature_map_signed", signed_names,
+                                  *spearman_columns(np.concatenate(signed, axis=1), energy)))
+        tables.append(_unit_table(layer, "all_signed", ["positive", "negative"], *spearman_columns(total, energy)))
     if "bilstm" in layers:
         x = np.concatenate(small["bilstm"])
         u = c.lstm_units
@@ -179,12 +194,36 @@ def layer_energy_correlations(
         per_dir = np.stack([x[:, :u].sum(axis=1), x[:, u:].sum(axis=1)], axis=1)
         tables.append(_unit_table("bilstm", "direction", ["forward", "backward"],
                                   *spearman_columns(per_dir, energy)))
+        tables.append(_unit_table("bilstm", "all_signed", ["positive", "negative"],
+                                  *spearman_columns(_signed_total(x, spearman_columns(x, energy)[0]), energy)))
     if "dense" in layers:
         x = np.concatenate(small["dense"])
         tables.append(_unit_table("dense", "unit", [f"d{i}" for i in range(x.shape[1])],
                                   *spearman_columns(x, energy)))
         tables.append(_unit_table("dense", "all", ["all"], *spearman_columns(x.sum(axis=1, keepdims=True), energy)))
+        tables.append(_unit_table("dense", "all_signed", ["positive", "negative"],
+                                  *spearman_columns(_signed_total(x, spearman_columns(x, energy)[0]), energy)))
     return pd.concat(tables, ignore_index=True)
+
+
+def _signed_total(x: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """(n, 2): the sum of the columns of ``x`` (n, p) whose correlation ``rho`` is positive, and of those whose is
+    negative (constant columns, rho NaN, belong to neither)."""
+    return np.stack([x[:, rho > 0].sum(axis=1), x[:, rho < 0].sum(axis=1)], axis=1).astype(np.float64)
+
+
+def _signed_sums(block: np.ndarray, rho: np.ndarray, filters: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Per filter of a conv/pool block (n, positions, filters) with per-unit ``rho`` (positions, filters): the sum
+    of its positively and of its negatively correlated positions; a filter without units of a sign has no column
+    for that sign (so a count below 2 x filters, like the paper's 632 for miRAW, counts such filters)."""
+    cols, names = [], []
+    for j, name in enumerate(filters):
+        for sign, mask in (("+", rho[:, j] > 0), ("-", rho[:, j] < 0)):
+            if mask.any():
+                cols.append(block[:, mask, j].sum(axis=1))
+                names.append(f"{name}{sign}")
+    n = block.shape[0]
+    return (np.stack(cols, axis=1) if cols else np.zeros((n, 0))), names
 
 
 def _generic_correlations(model, t_all: torch.Tensor, energy: np.ndarray, layers: Sequence[str], batch_size: int,

@@ -18,8 +18,10 @@ nucleotide the model relies on has a *negative* e). Positions are per side (miRN
   ``c = 1 .. K-1`` (K = largest window scanned). ``importance = -impact`` is the drop in probability
   (positive = the nucleotide matters), which the figures and the feature caller use.
 
-e^k_p is the mean over the pairs that have position p (the scan summary's ``mean_change``); pass
-``over="all"`` to use ``change_all`` instead (absent positions counted as unchanged).
+e^k_p is, by default (``over="all"``), the mean change over *all* pairs, a pair without position p counting as
+unchanged (the scan summary's ``change_all`` = coverage x the mean over the pairs that have p): a position held by
+few pairs (L25 exists in 16 of the 32,660 miRAW positives) weighs by its coverage, so its noisy mean cannot become
+a feature (with the unweighted mean, ``over="present"`` / ``mean_change``, L25 is miRAW's strongest miRNA "peak").
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _effect_matrix(summary: pd.DataFrame, side: str, ks: list[int], col: str) ->
     return e
 
 
-def accumulative_impact(summary: pd.DataFrame, *, over: str = "present") -> tuple[pd.DataFrame, pd.DataFrame]:
+def accumulative_impact(summary: pd.DataFrame, *, over: str = "all") -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(impact, contexts)`` from a scan summary.
 
     ``impact``: one row per (side, position): ``impact`` (mean over the 1-nt effect and every context size; negative
@@ -59,6 +61,8 @@ def accumulative_impact(summary: pd.DataFrame, *, over: str = "present") -> tupl
     needed = {"side", "k", "position", "mean_change"}
     if not needed <= set(summary.columns):
         raise InputError(f"not a scan summary: needs columns {sorted(needed)}")
+    if over not in ("all", "present"):
+        raise InputError(f"over must be 'all' (coverage-weighted) or 'present', not {over!r}")
     col = "change_all" if over == "all" else "mean_change"
     ks = sorted(int(k) for k in summary["k"].unique())
     if ks[0] != 1 or ks != list(range(1, ks[-1] + 1)):

@@ -128,4 +128,19 @@ def import_keras(path: str | Path) -> tuple[MiTAR, dict]:
         "keras_backend": str(attrs.get("backend", "")),
         "original_file": path.name,
     }
+    card.update(provenance_of(path))
     return model, card
+
+
+def provenance_of(path: Path) -> dict:
+    """The file's sha256 and, when it is a published version of an original miTAR file, that version's provenance
+    (:mod:`mirlens.model.originals`: version, date, commit, path, which paper analyses used it)."""
+    from mirlens.data.download import sha256_file
+    from mirlens.model.originals import BY_SHA256
+
+    digest = sha256_file(path)
+    known = BY_SHA256.get(digest)
+    if known is None:
+        return {"original_sha256": digest}
+    return {**known.provenance(), "source": f"original miTAR file {known.key} (tjgu/miTAR {known.commit[:7]}, "
+                                            f"{known.date}: {known.path})"}

@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
 META = "model.json"
 DEFAULT_MODEL = "pairing"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")  # "@": keras-miTAR1@2020-03
 
 
 @dataclass
@@ -118,7 +118,7 @@ def how_to_get_a_model(name: str) -> str:
     return (
         f"no model named {name!r}. Available: {', '.join(m.name for m in list_models()) or 'none'}. "
         "Get one with `mirlens models import-keras FILE.h5 --name NAME` (the original miTAR weights; "
-        "`mirlens models fetch-keras` downloads and imports all three) or train one with `mirlens train`."
+        "`mirlens models fetch-keras` downloads and imports every published version) or train one with `mirlens train`."
     )
 
 

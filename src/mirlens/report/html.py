@@ -172,6 +172,50 @@ def _export_tables(results, out: Path) -> list[Path]:
     return paths
 
 
+def _weights_section(results) -> str:
+    """Which version of the original weights ran per data set and why; the findings of every weights version run
+    into this OUT side by side."""
+    from mirlens.model.originals import BY_KEY, PAPER_EVIDENCE, PAPER_WEIGHTS
+
+    s = results.settings
+    rows = []
+    for name, r in results.datasets.items():
+        card = getattr(r, "card", {}) or {}
+        key = f"{card['original_model']}@{card['original_version']}" if "original_version" in card else ""
+        paper_key = PAPER_WEIGHTS[name]
+        v = BY_KEY.get(key)
+        why = (PAPER_EVIDENCE.get(key, "") if key == paper_key else
+               f"not the paper's version ({paper_key}); " + (v.note if v else "not a published original file"))
+        rows.append({"data set": paper.TITLE_OF[name], "model": r.model_name, "version": key or "-",
+                     "commit": (v.commit[:7] + " (" + v.date + ")") if v else "-",
+                     "paper's version": paper_key, "why": why})
+    text = ("<section id='weights'><h2>Weights: which version ran, and why</h2><p class='meta'>Run with --weights "
+            f"{_e(s.weights)}. The paper analysed miTAR1 as published on 2020-03-09 (tjgu/miTAR f38a5f7), replaced "
+            "on 2020-12-28 (72274f6); miTAR2 never changed. `--weights current` runs the repository's files of "
+            "today; run both into one OUT to see them side by side.</p>" + html_table(pd.DataFrame(rows)))
+    byw = results.by_weights if hasattr(results, "by_weights") else {}
+    if len(byw) > 1:
+        order = sorted(byw, key=lambda w: (["paper", "current"].index(w) if w in ("paper", "current") else 2, w))
+        byw = {w: byw[w] for w in order}
+        merged = None
+        for w, t in byw.items():
+            t = t.set_index("id")[["claim", "paper", "ours", "verdict"]].rename(
+                columns={"ours": f"ours ({w})", "verdict": f"verdict ({w})"})
+            merged = t if merged is None else merged.join(t.drop(columns=["claim", "paper"]), how="outer")
+        counts = "; ".join(f"{w} ({t['models'].iloc[0]}): {int((t['verdict'] == 'reproduced').sum())} of "
+                           f"{int((t['verdict'] != 'not available').sum())} reproduced"
+                           + (" (--quick)" if bool(t["quick"].iloc[0]) else "") for w, t in byw.items())
+        ids = list(dict.fromkeys(i for t in byw.values() for i in t["id"]))  # the findings' own order
+        text += (f"<h3>Side by side</h3><p class='meta'>{_e(counts)}</p>"
+                 + html_table(merged.reindex(ids).reset_index()))
+    return text + "</section>"
+
+
+def _paper_energy(units: pd.DataFrame) -> pd.DataFrame:
+    """The per-unit correlations with Table 1's energies (all of them for tables without an energy column)."""
+    return units[units["energy"] == paper.TABLE1_ENERGY] if "energy" in units else units
+
+
 def render(results, out: Path) -> str:
     """The HTML text of the report (draws the figures into ``out/figures``)."""
     s = results.settings
@@ -200,12 +244,13 @@ def render(results, out: Path) -> str:
                  + f"<li>mode: {_e(mode)}</li><li>seed (sampling and bootstrap): {s.seed}; bootstrap resamples: "
                  f"{s.boot}; energy backend: {_e(s.energy_backend)}; mutagenesis engine: {_e(s.engine)}; data: "
                  f"{_e(s.data_dir or 'default data directory')}</li></ul></section>")
+    parts.append(_weights_section(results))
     parts.append(f"<section id='summary'><h2>Summary: {n_ok} of {n_t} findings reproduced</h2>"
                  "<p class='meta'>Every statement and number of the paper that the run checks; rules in the last "
                  "column (tolerances: effect sizes 0.05, peak positions 1 nt, correlations 0.05, pairing 1.5 "
                  "points).</p>"
                  + html_table(find.assign(section=find["section"].map(lambda x: SECTIONS.get(x, x).split(" —")[0])),
-                              columns=["section", "dataset", "claim", "paper", "ours", "verdict", "rule"],
+                              columns=["section", "dataset", "claim", "paper", "ours", "verdict", "rule", "why"],
                               verdict_col="verdict")
                  + "</section>")
 
@@ -285,7 +330,8 @@ def render(results, out: Path) -> str:
     t1c = comps["table1"]
 
     def unit_figures(subset: str) -> str:
-        return "".join(fig.draw(plot_unit_correlations, r.tables["units"].query(f"subset == '{subset}'"),
+        return "".join(fig.draw(plot_unit_correlations,
+                                _paper_energy(r.tables["units"]).query(f"subset == '{subset}'"),
                                 f"correlations_{r.name}_{subset}",
                                 f"{paper.TITLE_OF[r.name]} {subset}: every unit's Spearman rho with energy",
                                 title=f"{paper.TITLE_OF[r.name]} {subset} ({s.energy_backend} energy)",
@@ -293,16 +339,22 @@ def render(results, out: Path) -> str:
                        for r in ds.values())
 
     body = unit_figures("positives")
-    t1cols = ["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor", "MaxCor_Pval",
-              "MinCor_Pval_BH", "MaxCor_Pval_BH"]
+    t1cols = ["energy", "layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
+              "MaxCor_Pval", "MinCor_Pval_BH", "MaxCor_Pval_BH"]
     ours_t1 = "".join(f"<h3>Ours: {paper.TITLE_OF[r.name]} positives (all layers)</h3>"
                       + html_table(r.tables["table1"].query("subset == 'positives'"), columns=t1cols, nd=3)
                       for r in ds.values())
-    extra = ("<h3>Paper vs ours, side by side</h3><p class='meta'>The paper's CNN rows are compared with our conv "
-             "layer (after relu): its unit counts (21,438 and 17,486) fit 68 x 320 and 55 x 320 conv units. The "
-             "BiRNN 'Combine_AllUnits' (2 units) is compared with our two per-direction sums. P-values: "
-             "Bonferroni over the tested units.</p>" + html_table(t1c, nd=3) + ours_t1)
-    section("table1", f"<div>{body}</div>", extra, [r.commands["correlate"][0] for r in ds.values()],
+    extra = ("<h3>Paper vs ours, side by side</h3><p class='meta'>The paper's layout, found by testing candidates "
+             "against its counts and values: 'Raw' = every non-constant conv unit (after relu; 68 x 320 and 55 x 320 "
+             "units); 'CombinePerFeatureMap' = per feature map, the sum of its positively and, apart, of its "
+             "negatively correlated units (2 x 320 = 640; level feature_map_signed); 'CombineAllUnits' / "
+             "'Combine_AllUnits' = the sum of all positively and of all negatively correlated units (2; level "
+             "all_signed). Energies (column energy): as_written = miRanda energy of the miRNA as the data files "
+             "write it (3'->5' read as 5'->3'), which reproduces the paper's numbers; 5to3 = the miRNA read "
+             "5'->3' (the physical duplex, Table 2's orientation; columns *_5to3). Ours beyond the paper: one sum "
+             "per feature map (feature_map), one sum of all units (all), the BiLSTM's two directions (direction). "
+             "P-values: Bonferroni over the tested units.</p>" + html_table(t1c, nd=3) + ours_t1)
+    section("table1", f"<div>{body}</div>", extra, [c for r in ds.values() for c in r.commands["correlate"][0:2]],
             list(ds.values()))
     body = unit_figures("negatives")
     extra = ("<p class='meta'>Supplementary Table 1 is not printed in the paper; its text says the negative pairs "
@@ -313,7 +365,7 @@ def render(results, out: Path) -> str:
                        + html_table(r.tables["table1"].query("subset == 'positives' and layer == 'dense'"),
                                     columns=t1cols, nd=3)
                        for r in ds.values()))
-    section("stable1", f"<div>{body}</div>", extra, [r.commands["correlate"][1] for r in ds.values()],
+    section("stable1", f"<div>{body}</div>", extra, [c for r in ds.values() for c in r.commands["correlate"][2:4]],
             list(ds.values()))
 
     # ---- Table 2

@@ -1,7 +1,8 @@
 """The whole paper as one cached, resumable pipeline (``mirlens reproduce``).
 
 For each data set -- DeepMirTar with a miTAR1-style model (the 3,908 positives of the published training file)
-and miRAW with a miTAR2-style model (all 32,660 positives) -- the stages are:
+and miRAW with a miTAR2-style model (all 32,660 positives); by default the original weights the paper analysed
+(:func:`model_specs`, :mod:`mirlens.model.originals`) -- the stages are:
 
 ``<ds>.regions``      Fig. 1 (seed L2-6 to N) and Supp. Fig. 1 (seed to G), positive and negative pairs
 ``<ds>.scan``         Fig. 2 / Fig. 4 (+ Supp. Fig. 3): k-nt scans, k = 1..6 (DeepMirTar) / 1..8 (miRAW)
@@ -9,7 +10,9 @@ and miRAW with a miTAR2-style model (all 32,660 positives) -- the stages are:
 ``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.presets.PRESETS`)
 ``<ds>.joint``        Fig. 6: independent and joint effects of the paper's regions, bootstrap CIs
 ``<ds>.energies``     duplex energy and pairing of every pair (miranda backend = miRanda 1.9 as the paper)
-``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy
+``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy, with the paper's
+                      energies (the miRNA as the data files write it) and ours (the miRNA 5'->3'), in the paper's
+                      layout (sign-split sums) and ours
 ``<ds>.pairing``      Table 2: paired positions per region, all positives and the "extracted" subsets
 
 then ``findings`` (every result against the paper's numbers, :mod:`mirlens.reproduce.findings`) and ``report``
@@ -61,6 +64,8 @@ QUICK_CHUNK_PAIRS = 100
 QUICK_N_BOOT = 200
 FULL_N_BOOT = 1000
 CORRELATION_LAYERS = ("conv", "pool", "bilstm", "dense")
+IMPACT_OVER = "all"
+"""The impact averages each position's change over all pairs (coverage-weighted; see accumulative_impact)."""
 
 
 def correlation_layers(model) -> tuple[str, ...]:
@@ -90,6 +95,7 @@ class Settings:
     engine: str = DEFAULT_ENGINE
     batch_size: int = DEFAULT_BATCH
     command: str = ""
+    weights: str = "paper"
 
     @property
     def boot(self) -> int:
@@ -109,6 +115,7 @@ class DatasetInputs:
     model_name: str
     model_source: str
     model_fp: str
+    card: dict
     positives: PairSet
     negatives: PairSet
     n_positives_total: int
@@ -124,6 +131,7 @@ class DatasetResult:
     model_spec: str
     model_source: str
     model_fp: str
+    card: dict
     n_positives: int
     n_negatives: int
     n_positives_total: int
@@ -143,24 +151,55 @@ class Results:
     comparisons: dict[str, pd.DataFrame]
     timings: pd.DataFrame
     report: Path | None = None
+    by_weights: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Findings of every weights version run into this OUT (``paper``, ``current``, ``custom``), for the report's
+    side-by-side table."""
 
 
-def model_specs(keras_dir: str | Path | None, model_deepmirtar: str | None, model_miraw: str | None) -> dict[str, str]:
-    """The model of each data set: from ``--keras-dir`` (the original .h5 files), from ``--model-*``, or the
-    presets' imported originals (``keras-miTAR1`` / ``keras-miTAR2``, from ``mirlens models fetch-keras``)."""
+WEIGHTS_DIR = "weights"
+
+
+def record_weights(out: Path, s: Settings, findings: pd.DataFrame,
+                   datasets: dict[str, DatasetResult]) -> dict[str, pd.DataFrame]:
+    """Keep this run's findings as ``OUT/weights/<weights>.parquet`` (with the models it ran) and return every
+    weights version's findings recorded in ``OUT``."""
+    from mirlens.tables import read_table, write_table
+
+    models = "; ".join(f"{paper.TITLE_OF[ds]}: {_version_label(r.card) or r.model_name}" for ds, r in datasets.items())
+    write_table(findings.assign(models=models, quick=s.quick), Path(out) / WEIGHTS_DIR / f"{s.weights}.parquet")
+    return {p.stem: read_table(p) for p in sorted((Path(out) / WEIGHTS_DIR).glob("*.parquet"))}
+
+
+def _version_label(card: dict) -> str:
+    """``miTAR1@2020-03`` for an original file (from its model card), else ``""``."""
+    return f"{card['original_model']}@{card['original_version']}" if "original_version" in card else ""
+
+
+def model_specs(keras_dir: str | Path | None, model_deepmirtar: str | None, model_miraw: str | None,
+                weights: str = "paper") -> dict[str, str]:
+    """The model of each data set: ``--model-*`` when given; else the original weights of version ``weights``
+    (``paper``: miTAR1 of 2020-03 for DeepMirTar, miTAR2 for miRAW -- :data:`mirlens.model.originals.WEIGHTS`),
+    found by sha256 anywhere under ``--keras-dir`` or, without it, the imported models
+    (``keras-miTAR1@2020-03`` / ``keras-miTAR2``, from ``mirlens models fetch-keras``)."""
+    from mirlens.model.originals import BY_KEY, WEIGHTS, find_versions
+
+    if weights not in WEIGHTS:
+        raise InputError(f"unknown --weights {weights!r}; choose from {', '.join(WEIGHTS)}")
     if keras_dir is not None and (model_deepmirtar or model_miraw):
         raise InputError("give either --keras-dir or --model-deepmirtar/--model-miraw, not both")
+    wanted = {ds: BY_KEY[WEIGHTS[weights][ds]] for ds in paper.DATASETS}
     if keras_dir is not None:
-        keras_dir = Path(keras_dir)
+        found = find_versions(keras_dir)
         specs = {}
-        for ds, name in KERAS_FILES.items():
-            path = keras_dir / name
-            if not path.is_file():
-                raise InputError(f"{keras_dir}: no {name} (the original miTAR Keras files are expected there)")
-            specs[ds] = str(path)
+        for ds, v in wanted.items():
+            if v.key not in found:
+                have = ", ".join(f"{k} ({p})" for k, p in found.items()) or "no known version"
+                raise InputError(f"{keras_dir}: no {v.file} of version {v.key} (sha256 {v.sha256[:12]}...) in it or "
+                                 f"below it (found: {have}); `mirlens models fetch-keras` downloads every version")
+            specs[ds] = str(found[v.key])
         return specs
-    return {"deepmirtar": model_deepmirtar or get_preset(paper.PRESET_OF["deepmirtar"]).model,
-            "miraw": model_miraw or get_preset(paper.PRESET_OF["miraw"]).model}
+    return {"deepmirtar": model_deepmirtar or wanted["deepmirtar"].model_name,
+            "miraw": model_miraw or wanted["miraw"].model_name}
 
 
 def _load_inputs(ds: str, s: Settings) -> DatasetInputs:
@@ -179,7 +218,7 @@ def _load_inputs(ds: str, s: Settings) -> DatasetInputs:
         pos, neg = pos.sample(s.quick_positives, s.seed), neg.sample(s.quick_negatives, s.seed)
     card = meta.get("card", {}) or {}
     return DatasetInputs(ds, preset, net, str(spec), str(meta.get("name", spec)),
-                         str(card.get("source", "")), model_fingerprint(net), pos, neg, n_pos, n_neg)
+                         str(card.get("source", "")), model_fingerprint(net), dict(card), pos, neg, n_pos, n_neg)
 
 
 def _fmt_cmd(parts: list[str]) -> str:
@@ -209,8 +248,9 @@ def _commands(inp: DatasetInputs, s: Settings) -> dict[str, list[str]]:
         "joint": [_fmt_cmd(["mirlens", "explain", "joint", *data, "--subset", "positives", *samp_pos, *regions,
                             "--n-boot", str(s.boot), "--seed", str(s.seed)])],
         "correlate": [_fmt_cmd(["mirlens", "explain", "correlate", *data, f"--{sub}", "--layers",
-                                ",".join(CORRELATION_LAYERS), "--energy-backend", s.energy_backend, "-o",
-                                f"correlate_{ds}_{sub}"]) for sub in ("positives", "negatives")] + quick_note,
+                                ",".join(CORRELATION_LAYERS), "--energy-backend", s.energy_backend, *flag, "-o",
+                                f"correlate_{ds}_{sub}{suffix}"]) for sub in ("positives", "negatives")
+                      for flag, suffix in ((["--mirna-as-written"], ""), ([], "_5to3"))] + quick_note,
         "pairing": [_fmt_cmd(["mirlens", "pairing", *data, "--energy-backend", s.energy_backend, "--regions",
                               paper.TABLE2_REGION_SPEC, "--subset", "positives",
                               *[x for f in paper.EXTRACTED[ds] for x in ("--subset", f"extracted:{f}")]])]
@@ -228,7 +268,8 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     p = inp.preset
     base = {"version": PIPELINE_VERSION, "model": inp.model_fp, "engine": s.engine}
     pos_fp, neg_fp = inp.positives.fingerprint(), inp.negatives.fingerprint()
-    res = DatasetResult(ds, inp.model_name, inp.model_spec, inp.model_source, inp.model_fp, len(inp.positives),
+    res = DatasetResult(ds, inp.model_name, inp.model_spec, inp.model_source, inp.model_fp, inp.card,
+                        len(inp.positives),
                         len(inp.negatives), inp.n_positives_total, inp.n_negatives_total, tuple(p.ks),
                         tuple(p.regions), commands=_commands(inp, s))
     kw = {"engine": s.engine, "batch_size": s.batch_size}
@@ -265,10 +306,11 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
 
     # Fig. 3 / 5: accumulative single-nucleotide impact
     def impact(_d: Path):
-        imp, ctx = accumulative_impact(sc.tables["scan_summary"])
+        imp, ctx = accumulative_impact(sc.tables["scan_summary"], over=IMPACT_OVER)
         return {"impact": imp.assign(dataset=ds), "impact_contexts": ctx.assign(dataset=ds)}, {}
 
-    im = keep(runner.run(f"{ds}.impact", ds, {"version": PIPELINE_VERSION, "scan": sc.key}, impact), "impact")
+    im = keep(runner.run(f"{ds}.impact", ds, {"version": PIPELINE_VERSION, "scan": sc.key, "over": IMPACT_OVER},
+                         impact), "impact")
 
     def features(_d: Path):
         imp = im.tables["impact"]
@@ -308,21 +350,29 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
                                    energies), "energies")
     dup = en.tables["duplexes"]
 
-    # Table 1 / Supp. Table 1
+    # Table 1 / Supp. Table 1: with the paper's energies (the miRNA as the data files write it, see
+    # paper.TABLE1_ENERGY) and with ours (the miRNA 5'->3')
     def correlate(_d: Path):
+        from mirlens.duplex import DuplexCache, compute_duplexes
         from mirlens.explain.correlate import layer_energy_correlations, table1
 
+        written = compute_duplexes([m[::-1] for m in both["mirna"]], both["target"].tolist(), s.energy_backend,
+                                   cache=DuplexCache(Path(s.out) / "cache" / "duplex"), jobs=s.jobs)
+        energies = {"as_written": written["energy"].to_numpy(np.float64),
+                    "5to3": dup["energy"].to_numpy(np.float64)}
         units, summaries = [], []
-        for sub, ps in (("positives", inp.positives), ("negatives", inp.negatives)):
-            energy = dup.loc[dup["subset"] == sub, "energy"].to_numpy(np.float64)
-            u = layer_energy_correlations(inp.model, ps.tokens, energy, layers=correlation_layers(inp.model))
-            units.append(u.assign(subset=sub))
-            summaries.append(table1(u).assign(subset=sub))
+        for name, energy in energies.items():
+            for sub, ps in (("positives", inp.positives), ("negatives", inp.negatives)):
+                e = energy[(both["subset"] == sub).to_numpy()]
+                u = layer_energy_correlations(inp.model, ps.tokens, e, layers=correlation_layers(inp.model))
+                units.append(u.assign(subset=sub, energy=name))
+                summaries.append(table1(u).assign(subset=sub, energy=name))
         t1 = pd.concat(summaries, ignore_index=True).assign(dataset=ds, energy_backend=s.energy_backend)
         return {"table1": t1, "units": pd.concat(units, ignore_index=True).assign(dataset=ds)}, {}
 
     keep(runner.run(f"{ds}.correlate", ds, {**base, "pos": pos_fp, "neg": neg_fp, "energies": en.key,
-                                            "layers": correlation_layers(inp.model)}, correlate), "correlate")
+                                            "layers": correlation_layers(inp.model),
+                                            "layout": paper.TABLE1_LAYOUT_VERSION}, correlate), "correlate")
 
     # Table 2: all positives and the extracted subsets
     def pairing(_d: Path):
@@ -363,17 +413,23 @@ def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable |
             return {"findings": f, **{f"cmp_{k}": v for k, v in comps.items()}}, {}
 
         keys = {ds: {k: v["key"] for k, v in r.meta.items()} for ds, r in datasets.items()}
+        from mirlens.reproduce.notes import WHY
+
         facts = fingerprint({"facts": repr((paper.TABLE1, paper.TABLE2, paper.REDUCTIONS, paper.PEAKS,
-                                            paper.FEATURES))})
+                                            paper.FEATURES, paper.TABLE1_OURS, paper.TABLE1_ENERGY, WHY))})
         fr = runner.run("findings", "both", {"version": PIPELINE_VERSION, "stages": keys, "facts": facts}, findings)
         comparisons = {k[4:]: v for k, v in fr.tables.items() if k.startswith("cmp_")}
-        results = Results(s, datasets, fr.tables["findings"], comparisons, runner.timings())
+        by_weights = record_weights(out, s, fr.tables["findings"], datasets)
+        results = Results(s, datasets, fr.tables["findings"], comparisons, runner.timings(), by_weights=by_weights)
         if render:
             from mirlens.report.html import REPORT_NAME, REPORT_VERSION, write_report
 
             report = out / REPORT_NAME
             params = {"version": REPORT_VERSION, "findings": fr.key, "stages": keys, "command": s.command,
-                      "quick": s.quick, "seed": s.seed, "backend": s.energy_backend, "models": s.models}
+                      "quick": s.quick, "seed": s.seed, "backend": s.energy_backend, "models": s.models,
+                      "weights": s.weights, "by_weights": {
+                          w: fingerprint({"t": t[["id", "ours", "verdict", "models"]].to_json()})
+                          for w, t in by_weights.items()}}
 
             def render_stage(_d: Path):
                 write_report(results, out)
