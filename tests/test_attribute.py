@@ -149,3 +149,18 @@ def test_saturate_cli(tmp_path):
     assert (tmp_path / "saturation.png").is_file()
     logo = pd.read_csv(tmp_path / "s.mirna_logo.tsv", sep="\t")
     assert list(logo.columns) == ["position", "A", "C", "G", "U"] and len(logo) == 22
+
+
+def test_adaptive_steps_bound_the_completeness_per_pair():
+    torch.manual_seed(5)
+    model = PairingModel(PairingConfig(target_slot=40)).eval()
+    ps = PairSet.from_pairs(random_pairs(4, 9), MIRNA_SLOT + 40)
+    fixed = integrated_gradients(model, ps, steps=16)
+    a = integrated_gradients(model, ps, steps=16, tolerance=1e-4, max_steps=4096)
+    p = a.pairs
+    assert (p["delta_bound"] <= 1e-4).all() and (p["delta"].abs() <= p["delta_bound"] + 1e-9).all()
+    assert (p["steps"] >= 16).all() and (p["steps"] <= 4096).all() and (p["steps"] % 8 == 0).all()
+    assert np.abs(fixed.pairs["delta"]).max() > 1e-4  # the fixed rule with as many starting steps is not enough
+    # the cap is honoured: with a tolerance out of reach every pair stops at max_steps
+    capped = integrated_gradients(model, ps, steps=16, tolerance=1e-12, max_steps=64)
+    assert (capped.pairs["steps"] <= 64).all() and (capped.pairs["delta_bound"] > 1e-12).all()

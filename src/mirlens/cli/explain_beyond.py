@@ -15,7 +15,7 @@ from mirlens.cli.explain import (BatchOpt, DataDirOpt, DataOpt, ModelOpt, PartOp
                                  SampleSeedOpt, SubsetOpt, _inputs, _plot, explain_app)
 from mirlens.data.coordinates import MIRNA, parse_region
 from mirlens.errors import InputError
-from mirlens.explain.attribute import DEFAULT_STEPS
+from mirlens.explain.attribute import DEFAULT_MAX_STEPS, DEFAULT_STEPS
 from mirlens.explain.compensate import compensation
 from mirlens.explain.engine import DEFAULT_BATCH
 from mirlens.tables import write_table
@@ -72,8 +72,14 @@ def attribute_cmd(
     subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
     reference: Annotated[str, typer.Option("--reference", help="N (every nucleotide N) or shuffle (the target "
                                            "dinucleotide-shuffled, the miRNA kept).")] = "N",
-    steps: Annotated[int, typer.Option("--steps", help="Integration steps (Gauss-Legendre) per pair.")]
-    = DEFAULT_STEPS,
+    steps: Annotated[int, typer.Option("--steps", help="Integration steps (Gauss-Legendre) per pair; with "
+                                       "--tolerance, the starting steps (segments of 8 nodes).")] = DEFAULT_STEPS,
+    tolerance: Annotated[float | None, typer.Option("--tolerance", help="Adaptive steps per pair: halve the path "
+                                                    "segments whose completeness remainder is too large until the "
+                                                    "pair's |delta| is bounded by this (or --max-steps is reached)."
+                                                    )] = None,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="With --tolerance: the most gradient evaluations "
+                                           "per pair.")] = DEFAULT_MAX_STEPS,
     seed: Annotated[int, typer.Option(help="Seed of the shuffled reference.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Attributions, one row per (pair, position): pair, side, "
                                       "position, nucleotide, attribution (.parquet/.tsv).")] = Path("attributions.parquet"),
@@ -93,21 +99,27 @@ def attribute_cmd(
     inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", DEFAULT_BATCH)
     if not hasattr(inp.model, "forward_onehot"):
         raise InputError(f"model {inp.model_name!r} has no differentiable one-hot input (forward_onehot)")
-    with progress_bar(f"integrated gradients ({steps} steps)", len(inp.pairs)) as advance:
+    label = f"{steps} steps" if tolerance is None else f"adaptive, tolerance {tolerance:g}, <= {max_steps} steps"
+    with progress_bar(f"integrated gradients ({label})", len(inp.pairs)) as advance:
         attr = integrated_gradients(inp.model, inp.pairs, reference=reference, steps=steps, seed=seed,
-                                    batch_size=batch_size, progress=advance)
+                                    tolerance=tolerance, max_steps=max_steps, batch_size=batch_size,
+                                    progress=advance)
     rho = agreement(attr, n_scan_drops(inp.model, inp.pairs)) if reference == "N" else None
     ids = inp.pairs.pairs[[c for c in ("mirna_id", "target_id") if c in inp.pairs.pairs]]
     positions = attr.positions.join(ids, on="pair").assign(model=inp.model_name, reference=reference)
-    summary = attr.pairs.join(ids, on="pair").assign(model=inp.model_name, reference=reference, steps=steps)
+    summary = attr.pairs.join(ids, on="pair").assign(model=inp.model_name, reference=reference)
     if rho is not None:
         summary = summary.merge(rho, on="pair", how="left")
     write_table(positions, out)
     pairs_out = pairs_out or out.with_name(out.stem + ".pairs.tsv")
     write_table(summary, pairs_out)
     delta = summary["delta"].abs()
+    tol = tolerance or 1e-3
+    used = summary["steps"]
     line = (f"completeness: |attribution sum - (logit - reference logit)| median {delta.median():.2e}, max "
-            f"{delta.max():.2e} ({(delta <= 1e-3).mean():.1%} of pairs within 1e-3) with {steps} steps")
+            f"{delta.max():.2e} ({(delta <= tol).mean():.1%} of pairs within {tol:g}) with "
+            + (f"{steps} steps" if tolerance is None else
+               f"{int(used.median())} steps per pair median, {int(used.max())} max (cap {max_steps})"))
     if rho is not None:
         line += f"; Spearman with the 1-nt N-scan: mean {rho['spearman'].mean():.3f}, median {rho['spearman'].median():.3f}"
     console.print(line, highlight=False, soft_wrap=True)
