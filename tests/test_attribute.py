@@ -164,3 +164,66 @@ def test_adaptive_steps_bound_the_completeness_per_pair():
     # the cap is honoured: with a tolerance out of reach every pair stops at max_steps
     capped = integrated_gradients(model, ps, steps=16, tolerance=1e-12, max_steps=64)
     assert (capped.pairs["steps"] <= 64).all() and (capped.pairs["delta_bound"] > 1e-12).all()
+
+
+@pytest.mark.parametrize("family", ["mitar", "pairing"])
+def test_deeplift_shap_sums_to_the_difference_from_the_reference_mean(family):
+    from mirlens.explain.deeplift import captum_on_plain_model, deeplift_network, deeplift_shap
+
+    torch.manual_seed(6)
+    model = (MiTAR(MiTARConfig(target_slot=40)) if family == "mitar" else PairingModel(PairingConfig(target_slot=40)))
+    model.eval()
+    with torch.no_grad():  # Keras' initial weights give a near-constant miTAR: scale up to a non-trivial function
+        for w in model.parameters():
+            w.mul_(3.0)
+    ps = PairSet.from_pairs(random_pairs(5, 10), MIRNA_SLOT + 40)
+    tok = torch.from_numpy(ps.tokens.astype(np.int64))
+    with torch.no_grad():  # the module-nonlinearity twin computes the same function
+        twin = deeplift_network(model)(F.one_hot(tok, 5).double(), tok)
+        assert torch.allclose(twin, model.double().forward_onehot(F.one_hot(tok, 5).double(), tok), atol=1e-10)
+    model.float()
+    for ref, k in (("N", 1), ("shuffle", 3)):
+        a = deeplift_shap(model, ps, reference=ref, n_references=k, seed=2)
+        p = a.pairs
+        assert (p["steps"] == k).all() and np.abs(p["delta"]).max() < 1e-9  # summation-to-delta, to rounding
+        assert np.abs(p["logit"] - p["reference_logit"]).max() > 0.05  # a difference to share out
+    # the reference logit of the shuffled case is the mean over the shuffles
+    from mirlens.explain.attribute import _logits
+    exact = model.double()
+    means = np.mean([_logits(exact, reference_tokens(ps, "shuffle", 2 + j)) for j in range(3)], axis=0)
+    assert np.allclose(a.pairs["reference_logit"], means)
+    # Captum on the model as written (functional relu, clip, max, products) does not add up
+    assert np.abs(captum_on_plain_model(model, ps)).max() > 1e-2
+
+
+def test_deeplift_on_the_original_mitar2_weights(keras_dir):
+    from mirlens.explain.deeplift import deeplift_shap
+    from mirlens.model.keras_import import import_keras
+
+    model, _ = import_keras(keras_dir / "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5")
+    ps = PairSet.from_pairs(random_pairs(8, 11), model.config.input_len)
+    a = deeplift_shap(model, ps)
+    assert np.abs(a.pairs["delta"]).max() < 1e-8
+    assert np.abs(a.pairs["logit"] - a.pairs["reference_logit"]).max() > 1.0
+    ig = integrated_gradients(model, ps.subset(np.arange(2)), steps=32)
+    assert np.abs(ig.pairs["delta"]).max() > 1e-3  # IG's quadrature on the same weights is far from exact
+
+
+def test_attribute_cli_both_methods_and_disagreement(tmp_path):
+    f = tmp_path / "p.tsv"
+    random_pairs(9, 12).to_csv(f, sep="\t", index=False)
+    out = tmp_path / "a.parquet"
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--steps", "16",
+                              "--method", "both", "--no-cache", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "deeplift-shap: completeness" in res.output and "ig: completeness" in res.output
+    assert "disagree" in res.output
+    pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
+    assert set(pairs["method"]) == {"ig", "deeplift-shap"} and len(pairs) == 18
+    assert {"single_share", "seed_pairs", "spearman"} <= set(pairs.columns)
+    dis = pd.read_csv(tmp_path / "a.disagreement.tsv", sep="\t")
+    assert set(dis["measure"]) == {"single_share", "logit", "seed_pairs"}
+    assert {"rho_ig", "rho_deeplift-shap"} <= set(dis.columns)
+    assert (dis.loc[dis["bin"] != "rank correlation", "n"].groupby(dis["measure"]).sum() == 9).all()
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--method", "lrp"])
+    assert res.exit_code == 1 and "--method must be one of" in res.output

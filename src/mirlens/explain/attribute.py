@@ -52,6 +52,7 @@ class Attribution:
     pairs: pd.DataFrame
     reference: str
     steps: int
+    method: str = "integrated-gradients"
 
 
 def reference_tokens(pairs: PairSet, reference: str, seed: int = 0) -> np.ndarray:
