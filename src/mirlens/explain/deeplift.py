@@ -196,6 +196,7 @@ def _quiet_captum():
     ctx.__enter__()
     warnings.filterwarnings("ignore", message=".*hooks.*")
     warnings.filterwarnings("ignore", message=".*non-linear.*")
+    warnings.filterwarnings("ignore", message=".*did not already require gradients.*")
     return ctx
 
 
