@@ -108,6 +108,13 @@ def test_attribute_cli(tmp_path):
     pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
     assert {"pair", "side", "position", "nucleotide", "attribution", "mirna_id", "model"} <= set(pos.columns)
     assert {"delta", "spearman", "steps"} <= set(pairs.columns) and len(pairs) == 5
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--steps", "16",
+                              "--tolerance", "1e-2", "--max-steps", "128", "--no-cache", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "steps per pair median" in res.output and "(cap 128)" in res.output
+    pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
+    assert pairs["steps"].between(16, 128).all() and "delta_bound" in pairs
+    assert (pairs["delta"].abs() <= pairs["delta_bound"] + 1e-9).all()
 
 
 class ReadsL2(torch.nn.Module):
