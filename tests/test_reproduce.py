@@ -84,7 +84,7 @@ def test_beyond_the_paper_section(quick_run):
     text = (out / REPORT_NAME).read_text()
     assert "<section id='beyond'>" in text and "Beyond the paper (not claims of the paper)" in text
     beyond = text[text.index("<section id='beyond'>"):]
-    assert beyond.count("<b>Finding.</b>") == 2 and "as pairing" in beyond
+    assert beyond.count("<b>Finding.</b>") == 2 and "as pairing" in beyond and "pairing, &lt;= 0 = it reads" in beyond
     for ds in ("deepmirtar", "miraw"):
         comp = read_table(out / "tables" / f"{ds}_beyond_compensation.csv")
         assert comp["position"].str.startswith("L").all() and {"recovery_mirna", "recovery_target"} <= set(comp)

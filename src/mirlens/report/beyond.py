@@ -52,8 +52,8 @@ def beyond_section(results, fig) -> str:
              "positives. <b>Compensatory pairing</b>: for every miRNA position Lp paired (Watson-Crick) with LTq in "
              "the pair's duplex, Lp alone, LTq alone and both are changed to their complements; the double mutant "
              "restores the pair with its partners swapped. Recovery = 1 - mean(wt - double) / mean(wt - single) on "
-             "logits: 1 = the model reads pairing, <= 0 = it reads the sequences as motifs (empty where breaking "
-             "the pair costs < 0.5 logit). <b>Attributions</b>: Integrated Gradients and DeepLIFT-SHAP (Captum) "
+             "logits: 1 = the model reads pairing, &lt;= 0 = it reads the sequences as motifs (empty where breaking "
+             "the pair costs &lt; 0.5 logit). <b>Attributions</b>: Integrated Gradients and DeepLIFT-SHAP (Captum) "
              "against the all-N reference, compared per pair with the 1-nt N-scan (Spearman's rho); the "
              "disagreement table bins the pairs by saturation (sum of N-scan drops / (logit - all-N logit)), "
              "logit and seed pairs.</p>"]
