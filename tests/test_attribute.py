@@ -234,3 +234,19 @@ def test_attribute_cli_both_methods_and_disagreement(tmp_path):
     assert (dis.loc[dis["bin"] != "rank correlation", "n"].groupby(dis["measure"]).sum() == 9).all()
     res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--method", "lrp"])
     assert res.exit_code == 1 and "--method must be one of" in res.output
+
+
+def test_adaptive_completeness_on_the_bundled_pairing_weights():
+    from mirlens.model.store import load_model
+
+    model = load_model("pairing")
+    ps = PairSet.from_pairs(random_pairs(1, 13), model.config.input_len)
+    ps.pairs.loc[0, "target"] = "AAAA" + "".join(  # a seed match, so that the logit is far from the all-N one
+        {"A": "U", "C": "G", "G": "C", "U": "A"}[c] for c in reversed(ps.pairs.loc[0, "mirna"][1:8])) + "AAAAAAAA"
+    ps = PairSet.from_pairs(ps.pairs, model.config.input_len)
+    fixed = integrated_gradients(model, ps, steps=64)
+    a = integrated_gradients(model, ps, steps=64, tolerance=1e-2, max_steps=2048)
+    p = a.pairs
+    assert abs(float(p["logit"].iloc[0] - p["reference_logit"].iloc[0])) > 1.0
+    assert (p["delta"].abs() <= p["delta_bound"] + 1e-9).all() and (p["delta"].abs() <= 1e-2).all()
+    assert abs(float(a.pairs["delta"].iloc[0])) < abs(float(fixed.pairs["delta"].iloc[0]))
