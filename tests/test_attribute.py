@@ -108,6 +108,13 @@ def test_attribute_cli(tmp_path):
     pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
     assert {"pair", "side", "position", "nucleotide", "attribution", "mirna_id", "model"} <= set(pos.columns)
     assert {"delta", "spearman", "steps"} <= set(pairs.columns) and len(pairs) == 5
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--steps", "16",
+                              "--tolerance", "1e-2", "--max-steps", "128", "--no-cache", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "steps per pair median" in res.output and "(cap 128)" in res.output
+    pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
+    assert pairs["steps"].between(16, 128).all() and "delta_bound" in pairs
+    assert (pairs["delta"].abs() <= pairs["delta_bound"] + 1e-9).all()
 
 
 class ReadsL2(torch.nn.Module):
@@ -149,3 +156,97 @@ def test_saturate_cli(tmp_path):
     assert (tmp_path / "saturation.png").is_file()
     logo = pd.read_csv(tmp_path / "s.mirna_logo.tsv", sep="\t")
     assert list(logo.columns) == ["position", "A", "C", "G", "U"] and len(logo) == 22
+
+
+def test_adaptive_steps_bound_the_completeness_per_pair():
+    torch.manual_seed(5)
+    model = PairingModel(PairingConfig(target_slot=40)).eval()
+    ps = PairSet.from_pairs(random_pairs(4, 9), MIRNA_SLOT + 40)
+    fixed = integrated_gradients(model, ps, steps=16)
+    a = integrated_gradients(model, ps, steps=16, tolerance=1e-4, max_steps=4096)
+    p = a.pairs
+    assert (p["delta_bound"] <= 1e-4).all() and (p["delta"].abs() <= p["delta_bound"] + 1e-9).all()
+    assert (p["steps"] >= 16).all() and (p["steps"] <= 4096).all() and (p["steps"] % 8 == 0).all()
+    assert np.abs(fixed.pairs["delta"]).max() > 1e-4  # the fixed rule with as many starting steps is not enough
+    # the cap is honoured: with a tolerance out of reach every pair stops at max_steps
+    capped = integrated_gradients(model, ps, steps=16, tolerance=1e-12, max_steps=64)
+    assert (capped.pairs["steps"] <= 64).all() and (capped.pairs["delta_bound"] > 1e-12).all()
+
+
+@pytest.mark.parametrize("family", ["mitar", "pairing"])
+def test_deeplift_shap_sums_to_the_difference_from_the_reference_mean(family):
+    from mirlens.explain.deeplift import captum_on_plain_model, deeplift_network, deeplift_shap
+
+    torch.manual_seed(6)
+    model = (MiTAR(MiTARConfig(target_slot=40)) if family == "mitar" else PairingModel(PairingConfig(target_slot=40)))
+    model.eval()
+    with torch.no_grad():  # Keras' initial weights give a near-constant miTAR: scale up to a non-trivial function
+        for w in model.parameters():
+            w.mul_(3.0)
+    ps = PairSet.from_pairs(random_pairs(5, 10), MIRNA_SLOT + 40)
+    tok = torch.from_numpy(ps.tokens.astype(np.int64))
+    with torch.no_grad():  # the module-nonlinearity twin computes the same function
+        twin = deeplift_network(model)(F.one_hot(tok, 5).double(), tok)
+        assert torch.allclose(twin, model.double().forward_onehot(F.one_hot(tok, 5).double(), tok), atol=1e-10)
+    model.float()
+    for ref, k in (("N", 1), ("shuffle", 3)):
+        a = deeplift_shap(model, ps, reference=ref, n_references=k, seed=2)
+        p = a.pairs
+        assert (p["steps"] == k).all() and np.abs(p["delta"]).max() < 1e-9  # summation-to-delta, to rounding
+        assert np.abs(p["logit"] - p["reference_logit"]).max() > 0.05  # a difference to share out
+    # the reference logit of the shuffled case is the mean over the shuffles
+    from mirlens.explain.attribute import _logits
+    exact = model.double()
+    means = np.mean([_logits(exact, reference_tokens(ps, "shuffle", 2 + j)) for j in range(3)], axis=0)
+    assert np.allclose(a.pairs["reference_logit"], means)
+    # Captum on the model as written (functional relu, clip, max, products) does not add up
+    assert np.abs(captum_on_plain_model(model, ps)).max() > 1e-2
+
+
+def test_deeplift_on_the_original_mitar2_weights(keras_dir):
+    from mirlens.explain.deeplift import deeplift_shap
+    from mirlens.model.keras_import import import_keras
+
+    model, _ = import_keras(keras_dir / "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5")
+    ps = PairSet.from_pairs(random_pairs(8, 11), model.config.input_len)
+    a = deeplift_shap(model, ps)
+    assert np.abs(a.pairs["delta"]).max() < 1e-8
+    assert np.abs(a.pairs["logit"] - a.pairs["reference_logit"]).max() > 1.0
+    ig = integrated_gradients(model, ps.subset(np.arange(2)), steps=32)
+    assert np.abs(ig.pairs["delta"]).max() > 1e-3  # IG's quadrature on the same weights is far from exact
+
+
+def test_attribute_cli_both_methods_and_disagreement(tmp_path):
+    f = tmp_path / "p.tsv"
+    random_pairs(9, 12).to_csv(f, sep="\t", index=False)
+    out = tmp_path / "a.parquet"
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--steps", "16",
+                              "--method", "both", "--no-cache", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "deeplift-shap: completeness" in res.output and "ig: completeness" in res.output
+    assert "disagree" in res.output
+    pairs = pd.read_csv(tmp_path / "a.pairs.tsv", sep="\t")
+    assert set(pairs["method"]) == {"ig", "deeplift-shap"} and len(pairs) == 18
+    assert {"single_share", "seed_pairs", "spearman"} <= set(pairs.columns)
+    dis = pd.read_csv(tmp_path / "a.disagreement.tsv", sep="\t")
+    assert set(dis["measure"]) == {"single_share", "logit", "seed_pairs"}
+    assert {"rho_ig", "rho_deeplift-shap"} <= set(dis.columns)
+    assert (dis.loc[dis["bin"] != "rank correlation", "n"].groupby(dis["measure"]).sum() == 9).all()
+    res = runner.invoke(app, ["explain", "attribute", "--model", "pairing", "--data", str(f), "--method", "lrp"])
+    assert res.exit_code == 1 and "--method must be one of" in res.output
+
+
+def test_adaptive_completeness_on_the_bundled_pairing_weights():
+    from mirlens.model.store import load_model
+
+    model = load_model("pairing")
+    ps = PairSet.from_pairs(random_pairs(1, 13), model.config.input_len)
+    ps.pairs.loc[0, "target"] = "AAAA" + "".join(  # a seed match, so that the logit is far from the all-N one
+        {"A": "U", "C": "G", "G": "C", "U": "A"}[c] for c in reversed(ps.pairs.loc[0, "mirna"][1:8])) + "AAAAAAAA"
+    ps = PairSet.from_pairs(ps.pairs, model.config.input_len)
+    fixed = integrated_gradients(model, ps, steps=64)
+    a = integrated_gradients(model, ps, steps=64, tolerance=1e-2, max_steps=2048)
+    p = a.pairs
+    assert abs(float(p["logit"].iloc[0] - p["reference_logit"].iloc[0])) > 1.0
+    assert (p["delta"].abs() <= p["delta_bound"] + 1e-9).all() and (p["delta"].abs() <= 1e-2).all()
+    assert abs(float(a.pairs["delta"].iloc[0])) < abs(float(fixed.pairs["delta"].iloc[0]))

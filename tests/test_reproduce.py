@@ -23,7 +23,8 @@ from mirlens.reproduce.cache import StageRunner
 from mirlens.tables import read_table
 
 CHROMIUM = Path(os.environ.get("MIRLENS_CHROMIUM", "/usr/bin/chromium"))
-STAGES_PER_DATASET = ("regions", "scan", "impact", "features", "joint", "energies", "correlate", "pairing")
+STAGES_PER_DATASET = ("regions", "scan", "impact", "features", "joint", "energies", "correlate", "pairing",
+                      "beyond")
 
 _register()
 
@@ -76,6 +77,26 @@ def test_quick_run_writes_report_tables_figures_and_timings(quick_run):
     # the paper's seed effect on miRAW positives is tiny; ours on the quick sample too
     seed = read_table(out / "tables" / "miraw_seed_effects.csv")
     assert abs(float(seed.query("to == 'N' and subset == 'positives'")["reduction"].iloc[0])) < 0.1
+
+
+def test_beyond_the_paper_section(quick_run):
+    """Compensation and attribution tables per data set, their figures, and a separate section with the finding."""
+    out = quick_run
+    text = (out / REPORT_NAME).read_text()
+    assert "<section id='beyond'>" in text and "Beyond the paper (not claims of the paper)" in text
+    beyond = text[text.index("<section id='beyond'>"):]
+    assert beyond.count("<b>Finding.</b>") == 2 and "as pairing" in beyond and "pairing, &lt;= 0 = it reads" in beyond
+    for ds in ("deepmirtar", "miraw"):
+        comp = read_table(out / "tables" / f"{ds}_beyond_compensation.csv")
+        assert comp["position"].str.startswith("L").all() and {"recovery_mirna", "recovery_target"} <= set(comp)
+        att = read_table(out / "tables" / f"{ds}_beyond_attribution.csv")
+        assert set(att["method"]) == {"ig", "deeplift-shap"}
+        assert att.loc[att["method"] == "deeplift-shap", "delta"].abs().max() < 1e-6  # summation-to-delta
+        assert att["spearman"].between(-1, 1).all()
+        assert (out / "figures" / f"beyond_compensation_{ds}.png").is_file()
+        assert (out / "figures" / f"beyond_attribution_{ds}.png").is_file()
+    findings = read_table(out / "tables" / "findings.csv")
+    assert "beyond" not in set(findings["section"])  # kept apart from the paper's findings
 
 
 def test_html_is_self_contained(quick_run):

@@ -120,8 +120,10 @@ def _summarise(per_pair: pd.DataFrame, n_boot: int, seed: int, level: float) -> 
         wt = g["logit_wt"].to_numpy()
         drops = np.column_stack([wt - g[f"logit_{k}"].to_numpy() for k in ("mirna", "target", "double")])
         mean = drops.mean(axis=0)
-        idx = rng.integers(0, len(g), size=(n_boot, len(g)))
-        boot = drops[idx].mean(axis=1)  # (n_boot, 3)
+        # (n_boot, 3) resampled means, a few resamples at a time (memory: all of miRAW's positives are resampled)
+        step = max(1, 2_000_000 // len(g))
+        boot = np.concatenate([drops[rng.integers(0, len(g), size=(min(step, n_boot - b), len(g)))].mean(axis=1)
+                               for b in range(0, n_boot, step)])
         row = {"position": f"L{p}", "n": len(g), "partner_median": f"LT{int(np.median(g['partner']))}",
                "wt": float(wt.mean()), "drop_mirna": mean[0], "drop_target": mean[1], "drop_double": mean[2]}
         for j, side in enumerate(("mirna", "target")):

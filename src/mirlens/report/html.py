@@ -380,6 +380,11 @@ def render(results, out: Path) -> str:
                  if t.subset != "all") + f"). Energy backend: {_e(s.energy_backend)}.</p>")
     section("table2", body, extra, [c for r in ds.values() for c in r.commands["pairing"]], list(ds.values()))
 
+    # ---- beyond the paper (its own section, no verdicts)
+    from mirlens.report.beyond import beyond_section
+
+    parts.append(beyond_section(results, fig))
+
     # ---- timings
     tim = results.timings
     total = float(tim["seconds"].sum()) if len(tim) else 0.0

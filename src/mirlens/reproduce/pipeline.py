@@ -394,6 +394,13 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     keep(runner.run(f"{ds}.pairing", ds, {**base, "pos": pos_fp, "energies": en.key,
                                           "regions": paper.TABLE2_REGION_SPEC, "extracted": paper.EXTRACTED[ds]},
                     pairing), "pairing")
+
+    # beyond the paper (its own report section): compensatory pairing, IG / DeepLIFT vs the N-scan
+    from mirlens.reproduce.beyond import beyond_params, compute_beyond
+
+    keep(runner.run(f"{ds}.beyond", ds, {**base, "pos": pos_fp, "energies": en.key, **beyond_params(s)},
+                    lambda _d: (compute_beyond(inp.model, inp.model_name, inp.positives,
+                                               dup[dup["subset"] == "positives"], s, ds), {})), "beyond")
     return res
 
 
