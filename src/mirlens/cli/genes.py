@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
 from mirlens.data.fasta import pairs_from_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
@@ -30,9 +30,11 @@ def run_gene_level(
     n_best: int = 3,
     threshold: float = 0.5,
     net_meta=None,
+    cluster: str | None = None,
 ) -> pd.DataFrame:
     """Score a pair table (miRNA, whole UTR) at gene level and write the table; shared by ``predict-genes`` and
-    ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``."""
+    ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``; ``cluster``: a Dask cluster spec
+    (:mod:`mirlens.cluster`) to run on."""
     net, meta = net_meta if net_meta is not None else load_model(model, with_meta=True)
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold must lie in [0, 1] (got {threshold})")
@@ -41,7 +43,13 @@ def run_gene_level(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar("typing and scoring sites (UTR nt)", total) as advance:
-            table = predict_genes(net, pairs, settings, model_name=meta.get("name"), progress=advance)
+            if cluster:
+                from mirlens.cluster.jobs import run_genes_on_cluster
+
+                table = run_genes_on_cluster(cluster, model, net, pairs, output, settings, meta, advance,
+                                                 say=console.print)
+            else:
+                table = predict_genes(net, pairs, settings, model_name=meta.get("name"), progress=advance)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     table["is_target"] = table["probability"] > threshold
@@ -100,6 +108,7 @@ def predict_genes_command(
                                              "calibrated to a 50:50 prior).")] = 0.5,
     n_best: Annotated[int, typer.Option(help="Best sites listed per pair.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 1024,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Gene-level prediction: one row per input pair, in input order, with `probability` (gene level, 0..1),
     `n_sites`, `n_canonical` and the best sites (1-based start-end on the UTR, seed-match type, site probability).
@@ -123,4 +132,4 @@ def predict_genes_command(
     else:
         table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
     run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size, n_best=n_best,
-                   threshold=threshold, net_meta=(net, meta))
+                   threshold=threshold, net_meta=(net, meta), cluster=cluster_spec(cluster))
