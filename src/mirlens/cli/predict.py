@@ -13,10 +13,9 @@ from mirlens.cli.app import app
 from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
 from mirlens.data.examples import EXAMPLE_FILES, example_path
 from mirlens.errors import InputError
-from mirlens.tables import write_table, write_text
 
 # imported by the commands that use them: `mirlens examples` and --help never load torch
-DEFAULT_MODEL = "pairing"  # = mirlens.model.store.DEFAULT_MODEL (tests/test_fast_path.py checks)
+DEFAULT_MODEL = "pairing"  # = mirlens.model.store.DEFAULT_MODEL (tests/test_cli_startup.py checks)
 DEFAULT_BATCH = 1024  # = mirlens.predict.score.DEFAULT_BATCH
 DEFAULT_STEP = 15  # = mirlens.predict.scan.DEFAULT_STEP
 
@@ -57,6 +56,7 @@ def score(
     from mirlens.data.readers import read_pairs
     from mirlens.model.store import load_model
     from mirlens.predict.score import score_pair_table
+    from mirlens.tables import write_table
 
     net, meta = load_model(model, with_meta=True)
     table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
@@ -139,6 +139,7 @@ def predict(
     from mirlens.model.store import load_model
     from mirlens.predict.scan import (ScanSettings, count_records, format_mitar, gene_summary, parse_sites, scan,
                                       sites_of_targets)
+    from mirlens.tables import write_table, write_text
 
     if example:
         mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
