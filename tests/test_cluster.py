@@ -85,6 +85,15 @@ def test_score_on_cluster_equals_score_here_and_reruns_only_missing_chunks(clien
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # finished chunks were not recomputed
     assert sum(counted) == n and sorted(counted)[:3] == [40, 40, 40]  # 3 recomputed chunks + the rest at once
 
+    def model_loads():
+        from mirlens.cluster import engine
+
+        return {ref.spec: n for ref, n in engine.loads.items()}
+
+    per_worker = client.run(model_loads)
+    assert all(loads == {"pairing": 1} for loads in per_worker.values() if loads)  # once per worker, 9 tasks
+    assert sum(bool(loads) for loads in per_worker.values()) >= 1
+
 
 def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_path, monkeypatch):
     from mirlens.cluster import jobs

@@ -58,9 +58,10 @@ def test_sites_keeps_exactly_the_windows_holding_a_site(tmp_path, spec):
     seqs = {m.id: m.seq for m in mirnas}
     key = ["mirna_id", "target_id", "window"]
     merged = every.merge(kept, on=key, how="left", suffixes=("", "_kept"), indicator=True)
-    for row in merged.itertuples():
-        holds = brute_force_holds(seqs[row.mirna_id], utrs[row.target_id], row.start - 1, 50, types)
-        assert holds == (row._10 == "both"), row
+    for mirna_id, target_id, start, merge in zip(merged["mirna_id"], merged["target_id"], merged["start"],
+                                                 merged["_merge"]):
+        holds = brute_force_holds(seqs[mirna_id], utrs[target_id], start - 1, 50, types)
+        assert holds == (merge == "both"), (mirna_id, target_id, start)
     both = merged[merged["_merge"] == "both"]
     assert (both["start"] == both["start_kept"]).all() and (both["end"] == both["end_kept"]).all()
     np.testing.assert_allclose(both["probability_kept"], both["probability"], atol=2e-6)

@@ -89,6 +89,8 @@ class ModelRef:
 
 _models: dict[ModelRef, object] = {}
 _models_lock = threading.Lock()
+loads: dict[ModelRef, int] = {}
+"""How many times this process loaded each model (once; tests/test_cluster.py reads it on the workers)."""
 
 
 def worker_model(ref: ModelRef):
@@ -105,6 +107,7 @@ def worker_model(ref: ModelRef):
                 model = fit_target_slot(model, ref.fit_target)
             model.eval()
             _models[ref] = model
+            loads[ref] = loads.get(ref, 0) + 1
         return model
 
 
