@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +22,6 @@ from mirlens.data.fasta import pairs_from_fasta, read_fasta
 from mirlens.data.pairs import make_pairs
 from mirlens.model.store import load_model
 from mirlens.predict.scan import ScanSettings, scan
-
-distributed = pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parents[1]
 MIRLENS = [sys.executable, "-c", "from mirlens.cli import main; main()"]
