@@ -109,6 +109,16 @@ def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_p
     pd.testing.assert_frame_equal(there, here)
 
     pairing = load_model("pairing")
+    from mirlens.predict.scan import parse_sites
+
+    settings = ScanSettings(step=5, targets_per_chunk=2, sites=parse_sites("8mer,7mer,noncanonical"))
+    mirnas = read_fasta(example_path("mirnas.fa"))
+    windows_here = scan(pairing, mirnas, example_path("utrs.fa"), tmp_path / "sites-here", settings)
+    windows_there = jobs.scan_on_cluster(client, ModelRef.of("pairing"), pairing, mirnas, example_path("utrs.fa"),
+                                         tmp_path / "sites-there", settings)
+    pd.testing.assert_frame_equal(windows_there, windows_here)
+    assert windows_there.attrs["n_grid"] == windows_here.attrs["n_grid"] > len(windows_here) > 0
+
     pairset = PairSet.from_pairs(random_pairs(10, 30, 50, seed=2), pairing.config.input_len)
     kw = dict(ks="1-3", sides="both", chunk_pairs=3)
     ref = run_scan(pairing, pairset, out_dir=tmp_path / "scan-here", **kw)
