@@ -94,3 +94,20 @@ def test_vectorised_encoding_equals_the_padded_strings():
         encode_pairs(["ACGU", "ACGU"], ["A", "A" * 41], 40, names=pair_names(table))
     with pytest.raises(InputError, match="pair 2: sequence is not clean RNA"):
         encode_pairs(["ACGU", "ACGé"], ["A", "A"], 40)
+
+
+def test_tables_write_the_same_bytes_as_pandas_float_format(tmp_path):
+    from mirlens.tables import write_table
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    df = pd.DataFrame({"id": pd.array(["x,y", "p"] * (n // 2), dtype="str"), "i": np.arange(n),
+                       "f32": (rng.standard_normal(n) * 10.0 ** rng.integers(-9, 9, n)).astype(np.float32),
+                       "f64": rng.standard_normal(n) * 10.0 ** rng.integers(-9, 12, n),
+                       "label": pd.array([1, None] * (n // 2), dtype="Int8"), "flag": rng.random(n) > 0.5})
+    df.loc[::7, "f64"] = np.nan
+    df.loc[3, "f64"], df.loc[5, "f64"], df.loc[9, "f32"] = -0.0, np.inf, np.float32(1e-45)
+    for suffix, sep in ((".tsv", "\t"), (".csv", ",")):
+        write_table(df, tmp_path / f"t{suffix}")
+        expected = df.to_csv(sep=sep, index=False, float_format="%.7g")
+        assert (tmp_path / f"t{suffix}").read_text() == expected
