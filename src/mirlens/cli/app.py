@@ -1,6 +1,10 @@
-"""Top-level Typer app: registers every command group."""
+"""Top-level Typer app: registers the command groups (only the one a command line needs, so that start-up imports
+no more than that command uses: `mirlens score` never loads SciPy or matplotlib, `mirlens examples` never torch)."""
 
 from __future__ import annotations
+
+import importlib
+import sys
 
 import typer
 
@@ -13,12 +17,36 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    """Import the command modules; each adds its commands or sub-apps to :data:`app`."""
-    from mirlens.cli import data, explain, genes, models, predict, train  # noqa: F401
-    from mirlens.cli import duplex, explain_beyond, explain_correlate, functional, reproduce  # noqa: F401
+@app.callback()
+def _group() -> None:
+    # a callback keeps `mirlens COMMAND` a command group even when only one command module is registered
+    pass
+
+
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "score": ("predict",), "predict": ("predict",), "examples": ("predict",),
+    "predict-genes": ("genes",),
+    "data": ("data",), "models": ("models",),
+    "energy": ("duplex",), "pairing": ("duplex",),
+    "explain": ("explain", "explain_beyond", "explain_correlate"), "plot": ("explain",),
+    "reproduce": ("reproduce",),
+    "train": ("train",), "tune": ("train",), "evaluate": ("train",),
+    "evaluate-functional": ("functional",), "fit-repression": ("functional",),
+}
+"""Command (or group) name -> the modules of :mod:`mirlens.cli` that define it (tests/test_cli_startup.py checks
+that this covers every command)."""
+ALL_MODULES = ("data", "explain", "genes", "models", "predict", "train", "duplex", "explain_beyond",
+               "explain_correlate", "functional", "reproduce")
+
+
+def _register(command: str | None = None) -> None:
+    """Import the command modules (those of ``command`` when it is a known command, else all); each adds its
+    commands or sub-apps to :data:`app`."""
+    for name in COMMAND_MODULES.get(command or "", ALL_MODULES):
+        importlib.import_module(f"mirlens.cli.{name}")
 
 
 def main() -> None:
-    _register()
+    args = sys.argv[1:]
+    _register(args[0] if args and args[0] in COMMAND_MODULES else None)
     app()

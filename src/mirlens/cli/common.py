@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +15,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mirlens.errors import MirlensError
+
+CLUSTER_ENV = "MIRLENS_CLUSTER"
+ClusterOpt = Annotated[str | None, typer.Option(
+    "--cluster", help="Run on a Dask cluster: local:N (N local single-threaded workers) or tcp://HOST:PORT (a "
+    f"running scheduler). Default: ${CLUSTER_ENV}; unset: this process, no Dask.")]
+
+
+def cluster_spec(option: str | None) -> str | None:
+    """The cluster asked for: ``--cluster``, else ``$MIRLENS_CLUSTER``, else None (run here)."""
+    spec = option if option is not None else os.environ.get(CLUSTER_ENV)
+    return spec.strip() or None if spec else None
 
 NON_TERMINAL_WIDTH = 160
 """Console width when stderr is a file or pipe (rich would assume 80 and squeeze the metric tables); $COLUMNS wins."""

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
 from mirlens.errors import InputError
 from mirlens.explain import (
     PairSet,
@@ -72,6 +72,8 @@ class Inputs:
     model_name: str
     pairs: PairSet
     preset: object | None
+    model_spec: str = ""
+    longest_target: int | None = None
 
 
 def _inputs(preset: str | None, model: str | None, data: str | None, part: str | None, subset: str | None,
@@ -86,7 +88,8 @@ def _inputs(preset: str | None, model: str | None, data: str | None, part: str |
         raise InputError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     net, meta = load_model(model, with_meta=True)
     table = load_pairs(data, part or (p.part if p else "train"), data_dir=data_dir)
-    net = fit_target_slot(net, int(table["target"].str.len().max()))
+    longest = int(table["target"].str.len().max())
+    net = fit_target_slot(net, longest)
     width = model_width(net)
     pairs = PairSet.from_pairs(table, width, name=str(data))
     spec = subset or (p.subset if p else "positives")
@@ -101,7 +104,7 @@ def _inputs(preset: str | None, model: str | None, data: str | None, part: str |
     extra = f" (extracted: {pairs.info['extracted_n']} of {pairs.info['extracted_from']}, drop > " \
             f"{pairs.info['extracted_threshold']:.4f})" if "extracted" in pairs.info else ""
     console.print(f"model {meta.get('name', model)!r}, {len(pairs):,} pairs of {data} ({spec}){extra}")
-    return Inputs(net, str(meta.get("name", model)), pairs, p)
+    return Inputs(net, str(meta.get("name", model)), pairs, p, str(model), longest)
 
 
 def _emit(table: pd.DataFrame, out: Path | None) -> None:
@@ -154,13 +157,22 @@ def regions_cmd(
 
 
 def _scan(inp: Inputs, ks: str | None, side: str, to: str, out_dir: Path | None, chunk_pairs: int, engine: str,
-          batch_size: int, overwrite: bool):
+          batch_size: int, overwrite: bool, cluster: str | None = None):
     ks_list = parse_ks(ks if ks else (list(inp.preset.ks) if inp.preset else "1-8"))
-    with progress_bar("scanning (forward passes)", None) as advance:
-        result = run_scan(inp.model, inp.pairs, ks=ks_list, sides=parse_sides(side), to=to,
-                          out_dir=None if out_dir is None else out_dir / "records", chunk_pairs=chunk_pairs,
-                          engine=engine, batch_size=batch_size, progress=advance, set_total=advance.set_total,
-                          overwrite=overwrite)
+    kwargs = dict(ks=ks_list, sides=parse_sides(side), to=to,
+                  out_dir=None if out_dir is None else out_dir / "records", chunk_pairs=chunk_pairs, engine=engine,
+                  batch_size=batch_size, overwrite=overwrite)
+    if cluster:
+        from mirlens.cluster.engine import ModelRef, connect
+
+        ref = ModelRef.of(inp.model_spec, inp.longest_target)
+        with connect(cluster, say=console.print) as client, \
+                progress_bar("scanning (forward passes)", None) as advance:
+            result = run_scan(inp.model, inp.pairs, progress=advance, set_total=advance.set_total,
+                              cluster=(client, ref), **kwargs)
+    else:
+        with progress_bar("scanning (forward passes)", None) as advance:
+            result = run_scan(inp.model, inp.pairs, progress=advance, set_total=advance.set_total, **kwargs)
     if result.passes:
         console.print(f"{result.passes:,} forward passes in {result.seconds:.1f} s "
                       f"({result.passes_per_second:,.0f} passes/s)")
@@ -186,12 +198,13 @@ def scan_cmd(
     subset: SubsetOpt = None, data_dir: DataDirOpt = None, sample: SampleOpt = None, sample_seed: SampleSeedOpt = 0,
     k: KOpt = None, side: SideOpt = "both", to: ToOpt = "N", engine: EngineOpt = DEFAULT_ENGINE,
     batch_size: BatchOpt = DEFAULT_BATCH, chunk_pairs: ChunkOpt = DEFAULT_CHUNK_PAIRS,
-    overwrite: OverwriteOpt = False, plot: PlotOpt = None,
+    overwrite: OverwriteOpt = False, plot: PlotOpt = None, cluster: ClusterOpt = None,
 ) -> None:
     """Sliding k-nt mutation scan over miRNA and target, recorded at each window's stop position (Fig. 2, 4).
-    Interrupt at will: running the same command again continues with the unfinished chunks."""
+    Interrupt at will: running the same command again continues with the unfinished chunks. With --cluster the
+    chunks run on a Dask cluster (OUT must be a directory the workers can write)."""
     inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, to, engine, batch_size)
-    result = _scan(inp, k, side, to, out, chunk_pairs, engine, batch_size, overwrite)
+    result = _scan(inp, k, side, to, out, chunk_pairs, engine, batch_size, overwrite, cluster_spec(cluster))
     _plot(result.summary, plot, "scan")
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
 from mirlens.data.fasta import pairs_from_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
@@ -32,9 +32,11 @@ def run_gene_level(
     threshold: float = 0.5,
     net_meta=None,
     repression_model: Path | None = None,
+    cluster: str | None = None,
 ) -> pd.DataFrame:
     """Score a pair table (miRNA, whole UTR) at gene level and write the table; shared by ``predict-genes`` and
-    ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``."""
+    ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``; ``cluster``: a Dask cluster spec
+    (:mod:`mirlens.cluster`) to run on."""
     net, meta = net_meta if net_meta is not None else load_model(model, with_meta=True)
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold must lie in [0, 1] (got {threshold})")
@@ -43,8 +45,17 @@ def run_gene_level(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar("typing and scoring sites (UTR nt)", total) as advance:
-            table = predict_genes(net, pairs, settings, model_name=meta.get("name"),
-                                  repression=load_repression(repression_model), progress=advance)
+            if cluster:
+                from mirlens.cluster.jobs import run_genes_on_cluster
+
+                table = run_genes_on_cluster(cluster, model, net, pairs, output, settings, meta, advance,
+                                                 say=console.print)
+                if "ranking_score" in table:  # partitions ranked their own pairs: rank over the whole table
+                    table["rank"] = table["ranking_score"].groupby(pairs["mirna"].to_numpy()).rank(
+                        method="min", ascending=False).astype("int64").to_numpy()
+            else:
+                table = predict_genes(net, pairs, settings, model_name=meta.get("name"),
+                                      repression=load_repression(repression_model), progress=advance)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     table["is_target"] = table["probability"] > threshold
@@ -106,6 +117,7 @@ def predict_genes_command(
     repression_model: Annotated[Path | None, typer.Option(help="Repression model for `ranking_score` (from "
                                                           "`mirlens fit-repression`; default: the shipped one, "
                                                           "fitted on 7 HCT116 transfections).")] = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Gene-level prediction: one row per input pair, in input order, with `probability` (gene level, 0..1),
     `ranking_score` (predicted repression, -log2 fold change: which of a miRNA's genes go down most) and its `rank`
@@ -131,4 +143,5 @@ def predict_genes_command(
     else:
         table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
     run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size, n_best=n_best,
-                   threshold=threshold, net_meta=(net, meta), repression_model=repression_model)
+                   threshold=threshold, net_meta=(net, meta), repression_model=repression_model,
+                   cluster=cluster_spec(cluster))

@@ -10,16 +10,14 @@ from typing import Annotated
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
 from mirlens.data.examples import EXAMPLE_FILES, example_path
-from mirlens.data.fasta import read_fasta
-from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
-from mirlens.model.store import DEFAULT_MODEL, load_model
-from mirlens.predict.scan import (DEFAULT_STEP, ScanSettings, count_records, format_mitar, gene_summary, scan,
-                                  sites_of_targets)
-from mirlens.predict.score import DEFAULT_BATCH, score_pair_table
-from mirlens.tables import write_table, write_text
+
+# imported by the commands that use them: `mirlens examples` and --help never load torch
+DEFAULT_MODEL = "pairing"  # = mirlens.model.store.DEFAULT_MODEL (tests/test_cli_startup.py checks)
+DEFAULT_BATCH = 1024  # = mirlens.predict.score.DEFAULT_BATCH
+DEFAULT_STEP = 15  # = mirlens.predict.scan.DEFAULT_STEP
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `mirlens models list`), model "
                                        f"directory, or original Keras .h5 file. Default: the bundled "
@@ -48,18 +46,35 @@ def score(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.tsv, .csv or .parquet).")],
     model: ModelOpt = DEFAULT_MODEL,
     batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = DEFAULT_BATCH,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Score given (miRNA, target site) pairs: every input row, in input order, with `logit` (the model's
     score; rank by it: strong sites all have probability ~1.0) and `probability`. A target longer than the model's
     target slot is scored in every window of the slot's length and keeps its best one (`window_start`,
-    `window_end` on the target, 1-based, and `n_windows` say which)."""
+    `window_end` on the target, 1-based, and `n_windows` say which). With --cluster the pairs are scored in chunks
+    on a Dask cluster (resumable: kept next to OUTPUT until it is written)."""
+    from mirlens.data.readers import read_pairs
+    from mirlens.model.store import load_model
+    from mirlens.predict.score import score_pair_table
+    from mirlens.tables import write_table
+
     net, meta = load_model(model, with_meta=True)
     table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
     slot = net.config.target_slot
     lengths = table["target"].str.len()
     n_rows = int((lengths.clip(lower=slot) - slot + 1).sum())
-    with progress_bar("scoring", n_rows) as advance:
-        scores = score_pair_table(net, table, batch_size=batch_size, progress=advance)
+    spec = cluster_spec(cluster)
+    work = output.parent / f".{output.name}.parts"
+    if spec:
+        from mirlens.cluster.engine import ModelRef, connect
+        from mirlens.cluster.jobs import score_on_cluster
+
+        with connect(spec, say=console.print) as client, progress_bar("scoring (pairs)", len(table)) as advance:
+            scores = score_on_cluster(client, ModelRef.of(model), table, work, model_name=meta["name"],
+                                      batch_size=batch_size, progress=advance)
+    else:
+        with progress_bar("scoring", n_rows) as advance:
+            scores = score_pair_table(net, table, batch_size=batch_size, progress=advance)
     out = table[["record", "mirna_id", "mirna", "target_id", "target"]].copy()
     if table["label"].notna().any():
         out["label"] = table["label"]
@@ -69,6 +84,8 @@ def score(
     if n_long:
         out = out.join(scores[["window_start", "window_end", "n_windows"]])
     write_table(out, output)
+    if spec:
+        shutil.rmtree(work, ignore_errors=True)
     console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
     if n_long:
         console.print(f"{n_long:,} target(s) longer than the model's {slot}-nt slot: scored in every {slot}-nt "
@@ -104,13 +121,26 @@ def predict(
     gene_level: Annotated[bool, typer.Option("--gene-level", help="Gene-level mode (as `mirlens predict-genes`): "
                                              "score candidate seed-match sites instead of a window grid and write "
                                              "one calibrated probability per (miRNA, target) to OUTPUT.")] = False,
+    sites: Annotated[str, typer.Option("--sites", help="all-windows (default: every window of the grid, as the "
+                                       "original tool), or a list of candidate site types, e.g. 8mer,7mer,6mer,"
+                                       "offset6mer,noncanonical: score only the windows that hold such a site "
+                                       "(the seed-match finder of predict-genes); the count of skipped windows "
+                                       "is reported.")] = "all-windows",
+    cluster: ClusterOpt = None,
 ) -> None:
     """Scan every miRNA against every target with sliding windows (window = the model's target length).
 
     Writes one row per window (mirna_id, target_id, window, start, end on the target 1-based 5'->3', probability)
     and a gene-level summary. Interrupted scans continue where they stopped when run again. With --gene-level,
-    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --genes, --sites-only do not apply).
+    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --genes, --sites-only, --sites do
+    not apply). With --cluster the (miRNA block x target block) partitions run on a Dask cluster.
     """
+    from mirlens.data.fasta import read_fasta
+    from mirlens.model.store import load_model
+    from mirlens.predict.scan import (ScanSettings, count_records, format_mitar, gene_summary, parse_sites, scan,
+                                      sites_of_targets)
+    from mirlens.tables import write_table, write_text
+
     if example:
         mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
     if mirna is None or targets is None:
@@ -124,7 +154,7 @@ def predict(
         net, meta = load_model(model, with_meta=True)
         table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
         run_gene_level(table, output, model, batch_size=batch_size, threshold=0.5 if threshold is None else threshold,
-                       net_meta=(net, meta))
+                       net_meta=(net, meta), cluster=cluster_spec(cluster))
         return
     if step < 1:
         raise InputError(f"--step must be positive (got {step})")
@@ -140,12 +170,28 @@ def predict(
         if len(rec.seq) > net.config.mirna_slot:
             raise InputError(f"miRNA is {len(rec.seq)} nt; the model allows at most {net.config.mirna_slot}",
                              source=mirna.name, record=rec.id)
-    settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size)
+    settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
+                            sites=parse_sites(sites))
     work = output.parent / f".{output.name}.parts"
     n_targets = count_records(targets)
-    with progress_bar(f"scanning {len(mirnas)} miRNA(s)", len(mirnas) * n_targets) as advance:
-        windows = scan(net, mirnas, targets, work, settings, progress=advance,
-                       params={"model": meta["name"], "model_config": meta["config"], "targets": str(targets)})
+    params = {"model": meta["name"], "model_config": meta["config"], "targets": str(targets)}
+    spec = cluster_spec(cluster)
+    if spec:
+        from mirlens.cluster.engine import ModelRef, connect
+        from mirlens.cluster.jobs import scan_on_cluster
+
+        with connect(spec, say=console.print) as client, \
+                progress_bar(f"scanning {len(mirnas)} miRNA(s)", len(mirnas) * n_targets) as advance:
+            windows = scan_on_cluster(client, ModelRef.of(model), net, mirnas, targets, work, settings,
+                                      params=params, progress=advance)
+    else:
+        with progress_bar(f"scanning {len(mirnas)} miRNA(s)", len(mirnas) * n_targets) as advance:
+            windows = scan(net, mirnas, targets, work, settings, progress=advance, params=params)
+    if settings.sites is not None:
+        n_grid = windows.attrs.get("n_grid", len(windows))
+        console.print(f"--sites {sites}: scored {len(windows):,} of {n_grid:,} windows, skipped "
+                      f"{n_grid - len(windows):,} without a candidate site "
+                      f"({(n_grid - len(windows)) / max(n_grid, 1):.1%})", highlight=False)
     summary = gene_summary(windows, threshold, min_sites)
     genes_path = genes or output.with_name(output.stem + ".genes.tsv")
     write_table(summary, genes_path)

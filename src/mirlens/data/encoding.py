@@ -20,7 +20,7 @@ from mirlens.errors import InputError
 MIRNA_SLOT = 26
 """Tokens reserved for the miRNA at the start of every model input."""
 
-_LUT = np.full(256, 255, dtype=np.uint8)
+_LUT = np.full(256, 255, dtype=np.uint8)  # letter -> token; 255: not clean RNA
 for _i, _c in enumerate(TOKENS):
     _LUT[ord(_c)] = _i
 
@@ -33,7 +33,13 @@ def check_lengths(
     names: Sequence[str] | None = None,
 ) -> None:
     """Raise :class:`InputError` naming the first pair whose miRNA or target does not fit the model."""
-    for i, (m, t) in enumerate(zip(mirnas, targets, strict=True)):
+    if len(mirnas) != len(targets):
+        raise ValueError(f"{len(mirnas)} miRNAs but {len(targets)} targets")
+    m_len = np.fromiter(map(len, mirnas), dtype=np.int64, count=len(mirnas))
+    t_len = np.fromiter(map(len, targets), dtype=np.int64, count=len(targets))
+    wrong = np.flatnonzero((m_len == 0) | (t_len == 0) | (m_len > MIRNA_SLOT) | (t_len > target_slot))
+    for i in wrong[:1]:  # the first one, worded below
+        m, t = mirnas[i], targets[i]
         name = names[i] if names is not None else f"pair {i + 1}"
         if not m or not t:
             raise InputError("empty sequence", record=name)
@@ -59,17 +65,33 @@ def encode_pairs(
     width = MIRNA_SLOT + target_slot
     if len(mirnas) == 0:
         return np.zeros((0, width), dtype=np.uint8)
-    text = "".join(m[::-1].ljust(MIRNA_SLOT, "N") + t.ljust(target_slot, "N") for m, t in zip(mirnas, targets))
-    try:
-        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    except UnicodeEncodeError as exc:  # pragma: no cover - clean sequences are ASCII
-        raise InputError("sequences must be cleaned RNA (NAUCG)") from exc
-    tokens = _LUT[raw].reshape(len(mirnas), width)
+    tokens = np.zeros((len(mirnas), width), dtype=np.uint8)  # N (0) pads both slots
+    _place(tokens, mirnas, 0, reverse=True)
+    _place(tokens, targets, MIRNA_SLOT, reverse=False)
     if (tokens == 255).any():
         row = int(np.nonzero((tokens == 255).any(axis=1))[0][0])
         name = names[row] if names is not None else f"pair {row + 1}"
         raise InputError("sequence is not clean RNA (letters NAUCG expected)", record=name)
     return tokens
+
+
+def _place(tokens: np.ndarray, seqs: Sequence[str], first: int, *, reverse: bool) -> None:
+    """Write the tokens of ``seqs`` (one per row, lengths already checked) into ``tokens`` from column ``first``,
+    reversed when asked: a fixed-width byte array of all sequences, no step per row."""
+    width = MIRNA_SLOT if reverse else tokens.shape[1] - first
+    if not len(seqs):
+        return
+    try:
+        letters = np.array(seqs, dtype=f"S{width}")
+    except UnicodeEncodeError:  # non-ASCII letters: not clean RNA, reported by the caller
+        letters = np.array([q.encode("ascii", "replace") for q in seqs], dtype=f"S{width}")
+    codes = _LUT[letters.view(np.uint8).reshape(len(seqs), width)]
+    codes[letters.view(np.uint8).reshape(len(seqs), width) == 0] = 0  # padding -> N
+    if reverse:
+        lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+        src = lengths[:, None] - 1 - np.arange(width)[None, :]
+        codes = np.where(src >= 0, np.take_along_axis(codes, np.maximum(src, 0), axis=1), 0).astype(np.uint8)
+    tokens[:, first:first + width] = codes
 
 
 def decode_tokens(tokens: np.ndarray) -> list[str]:

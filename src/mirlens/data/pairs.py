@@ -48,25 +48,34 @@ def make_pairs(
 ) -> pd.DataFrame:
     """Build a pair table from already-clean columns (no checking; readers call this after validating rows).
 
-    ``source`` may be one string used for every row. ``label`` entries are 0, 1 or ``None``.
+    ``source`` may be one string used for every row. ``label`` entries are 0, 1 or ``None`` (or a pandas integer
+    array). String columns may be Arrow string arrays.
     """
     n = len(mirna_id)
     if isinstance(source, str):
         source = [source] * n
     df = pd.DataFrame(
         {
-            "mirna_id": pd.array(list(mirna_id), dtype="str"),
-            "mirna": pd.array(list(mirna), dtype="str"),
-            "target_id": pd.array(list(target_id), dtype="str"),
-            "target": pd.array(list(target), dtype="str"),
-            "label": pd.array(list(label), dtype=LABEL_DTYPE),
-            "source": pd.array(list(source), dtype="str"),
+            "mirna_id": _strings(mirna_id),
+            "mirna": _strings(mirna),
+            "target_id": _strings(target_id),
+            "target": _strings(target),
+            "label": label.astype(LABEL_DTYPE) if isinstance(label, pd.api.extensions.ExtensionArray)
+            else pd.array(list(label), dtype=LABEL_DTYPE),
+            "source": _strings(source),
             "record": np.asarray(record, dtype=RECORD_DTYPE),
         },
         copy=False,
     )
     df.attrs["n_ambiguous"] = int(n_ambiguous)
     return df
+
+
+def _strings(values) -> pd.api.extensions.ExtensionArray:
+    """A string column from a sequence of str, or directly from an Arrow string array (no copy through Python)."""
+    if hasattr(values, "to_pylist"):  # pyarrow array
+        return pd.array(values.cast("large_string") if hasattr(values, "cast") else values, dtype="str")
+    return pd.array(list(values), dtype="str")
 
 
 def empty_pairs() -> pd.DataFrame:

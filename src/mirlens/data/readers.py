@@ -16,6 +16,11 @@ Three layouts are understood:
     ``plain`` when the first line is a header naming those columns, ``mitar`` otherwise.
 
 Every problem with a file raises :class:`~mirlens.errors.InputError` naming the file, the line and the problem.
+
+Text files are read column-wise (pyarrow compute kernels over all lines at once, no Python step per row): the
+lines are split, trimmed, checked and cleaned as whole columns. When a check fails, the first failing row is handed
+to the row-by-row checker (:class:`_RowCollector`), which words the error exactly as it would have reading the file
+line by line. Files with quoted CSV fields and Parquet files are read row by row.
 """
 
 from __future__ import annotations
@@ -23,15 +28,18 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from mirlens.data.alphabet import clean_sequence, reverse
-from mirlens.data.pairs import make_pairs
+from mirlens.data.alphabet import IUPAC_AMBIGUOUS, clean_sequence, reverse
+from mirlens.data.pairs import LABEL_DTYPE, make_pairs
 from mirlens.errors import InputError, MirlensError
 
 FORMATS = ("auto", "mitar", "plain")
@@ -70,15 +78,18 @@ def read_pairs(
         if path.suffix.lower() in PARQUET_SUFFIXES:
             _parse_parquet(path, rows)
         else:
-            lines = list(_numbered_lines(_read_text(path, source)))
-            if not lines:
+            text = _read_text(path, source)
+            lines = _Lines(text)
+            if not len(lines):
                 raise InputError("empty file: no pairs found", source=source)
             if fmt == "auto":
-                fmt = "plain" if _looks_like_plain_header(lines[0][1]) else "mitar"
+                fmt = "plain" if _looks_like_plain_header(lines.line(0)) else "mitar"
             if fmt == "mitar":
-                _parse_mitar(lines, rows)
+                _columns_mitar(lines, rows)
+            elif '"' in text:  # quoted CSV fields: the csv module, row by row
+                _parse_plain(list(_numbered_lines(text)), path, rows)
             else:
-                _parse_plain(lines, path, rows)
+                _columns_plain(lines, path, rows)
         return rows.table()
     except MirlensError:
         raise
@@ -161,8 +172,48 @@ class _RowCollector:
     def _fail(self, record: int, problem: str) -> NoReturn:
         raise InputError(problem, source=self.source, record=record)
 
+    def add_columns(self, records: np.ndarray, fields: dict[str, pa.Array], *, mirna_3to5: bool,
+                    label_required: bool, report: Callable[[int], None]) -> None:
+        """Check and keep whole columns of raw text (``mirna_id``, ``mirna``, ``target_id``, ``target`` and
+        optionally ``label``), the rows of lines ``records``. A failing row ``i`` is passed to ``report(i)``, which
+        must raise the row-by-row checker's error for it."""
+        trimmed = {name: pc.utf8_trim_whitespace(col) for name, col in fields.items()}
+        clean, seq_bad, n_ambiguous = {}, {}, 0
+        for name in ("mirna", "target"):
+            clean[name], seq_bad[name], n_amb = _clean_column(trimmed[name])
+            n_ambiguous += n_amb
+        bad = pc.or_(pc.equal(pc.utf8_length(trimmed["mirna_id"]), 0),
+                     pc.equal(pc.utf8_length(trimmed["target_id"]), 0))
+        bad = pc.or_(bad, pa.array(seq_bad["mirna"] | seq_bad["target"]))
+        if self.max_mirna_len is not None:
+            bad = pc.or_(bad, pc.greater(pc.utf8_length(trimmed["mirna"]), self.max_mirna_len))
+        label = trimmed.get("label")
+        if label is not None:
+            known = pc.or_(pc.equal(label, "1"), pc.equal(label, "0"))
+            if not label_required:
+                known = pc.or_(known, pc.equal(pc.utf8_length(label), 0))
+            bad = pc.or_(bad, pc.invert(known))
+        bad_rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
+        if len(bad_rows):
+            report(int(bad_rows[0]))
+            raise AssertionError("the row-by-row checker accepted a row the column checks refused")  # pragma: no cover
+        self.n_ambiguous += n_ambiguous
+        if mirna_3to5:
+            clean["mirna"] = pc.utf8_reverse(clean["mirna"])
+        n = len(records)
+        if label is None:
+            labels = pd.array(np.zeros(n, dtype=np.int8), dtype=LABEL_DTYPE)
+            labels[:] = pd.NA
+        else:
+            values = pc.equal(label, "1").to_numpy(zero_copy_only=False).astype(np.int8)
+            labels = pd.arrays.IntegerArray(values, pc.equal(pc.utf8_length(label), 0).to_numpy(
+                zero_copy_only=False)).astype(LABEL_DTYPE)
+        self.columns = {"mirna_id": trimmed["mirna_id"], "mirna": clean["mirna"], "target_id": trimmed["target_id"],
+                        "target": clean["target"], "label": labels}
+        self.records = np.asarray(records, dtype=np.int64)
+
     def table(self) -> pd.DataFrame:
-        if not self.records:
+        if not len(self.records):
             raise InputError("no pairs found", source=self.source)
         if self.n_ambiguous:
             warnings.warn(
@@ -185,6 +236,110 @@ def _read_text(path: Path, source: str) -> str:
             source=source,
             record=line,
         ) from None
+
+
+_CLEAN_BYTE = np.zeros(256, dtype=np.uint8)  # byte -> clean RNA letter (the table of clean_sequence); 0: refused
+for _c in "ACGUN":
+    _CLEAN_BYTE[[ord(_c), ord(_c.lower())]] = ord(_c)
+_CLEAN_BYTE[[ord("T"), ord("t")]] = ord("U")
+_AMBIGUOUS_BYTE = np.zeros(256, dtype=bool)
+for _c in IUPAC_AMBIGUOUS:
+    _CLEAN_BYTE[[ord(_c), ord(_c.lower())]] = ord("N")
+    _AMBIGUOUS_BYTE[[ord(_c), ord(_c.lower())]] = True
+
+
+def _clean_column(col: pa.Array) -> tuple[pa.Array, np.ndarray, int]:
+    """A string column cleaned as :func:`mirlens.data.alphabet.clean_sequence` cleans one sequence, through a byte
+    table over the column's whole data buffer: ``(clean column, rows that are empty or hold a refused byte, IUPAC
+    letters turned into N)``. Refused rows keep garbage; the caller reports them."""
+    col = col.cast(pa.large_string())
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int64)[col.offset:col.offset + len(col) + 1]
+    data_buffer = col.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    data = data[offsets[0]:offsets[-1]]
+    rel = offsets - offsets[0]
+    clean = _CLEAN_BYTE[data]
+    refused = np.concatenate([[0], np.cumsum(clean == 0)])
+    bad = (refused[rel[1:]] - refused[rel[:-1]] > 0) | (rel[1:] == rel[:-1])
+    out = pa.LargeStringArray.from_buffers(len(col), pa.py_buffer(rel), pa.py_buffer(clean))
+    return out, bad, int(_AMBIGUOUS_BYTE[data].sum())
+
+
+class _Lines:
+    """The non-blank lines of a text (an Arrow string array) and their 1-based line numbers; ``\n``, ``\r\n``
+    and ``\r`` all end a line (the numbering of :func:`_numbered_lines`)."""
+
+    def __init__(self, text: str):
+        every = pa.array(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), type=pa.large_string())
+        keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(every)), 0)
+        self.text = every.filter(keep)
+        self.numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def line(self, i: int) -> str:
+        return self.text[i].as_py()
+
+    def numbered(self, i: int) -> tuple[int, str]:
+        return int(self.numbers[i]), self.line(i)
+
+
+def _split_columns(lines: pa.Array, delim: str, n_columns: int) -> tuple[list[pa.Array] | None, int]:
+    """The fields of every line as ``n_columns`` columns, or ``(None, i)``: line ``i`` has another count."""
+    parts = pc.split_pattern(lines, delim)
+    counts = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    wrong = np.flatnonzero(counts != n_columns)
+    if len(wrong):
+        return None, int(wrong[0])
+    flat = parts.flatten()
+    return [flat.take(pa.array(np.arange(j, len(flat), n_columns))) for j in range(n_columns)], -1
+
+
+def _columns_mitar(lines: _Lines, rows: _RowCollector) -> None:
+    """:func:`_parse_mitar`, column-wise."""
+    first = 1 if _is_mitar_header(lines.line(0).split("\t")) else 0
+    data = lines.text[first:]
+    cols, wrong = _split_columns(data, "\t", _MITAR_COLUMNS)
+    checked = len(data) if cols is not None else wrong
+
+    def report(i: int) -> None:  # the row-by-row reader's error for data row i
+        _parse_mitar([lines.numbered(first + i)], rows, starts_file=first + i == 0)
+
+    if cols is None:  # rows before the first one with a wrong field count may hold an earlier error
+        cols, _ = _split_columns(data[:checked], "\t", _MITAR_COLUMNS)
+        rows.add_columns(lines.numbers[first:first + checked], dict(zip(_MITAR_NAMES, cols)), mirna_3to5=True,
+                         label_required=True, report=report)
+        report(checked)
+    rows.add_columns(lines.numbers[first:], dict(zip(_MITAR_NAMES, cols)), mirna_3to5=True, label_required=True,
+                     report=report)
+
+
+_MITAR_NAMES = ("mirna_id", "mirna", "target_id", "target", "label")
+
+
+def _columns_plain(lines: _Lines, path: Path, rows: _RowCollector) -> None:
+    """:func:`_parse_plain` for files without quoted fields, column-wise."""
+    header_number, header = lines.numbered(0)
+    delim = _delimiter(path, header)
+    header_fields = header.split(delim)
+    pos = _column_positions(_header_names(header_fields), rows.source, header_number)
+    data = lines.text[1:]
+    cols, wrong = _split_columns(data, delim, len(header_fields))
+    checked = len(data) if cols is not None else wrong
+
+    def report(i: int) -> None:
+        _parse_plain([lines.numbered(0), lines.numbered(1 + i)], path, rows)
+
+    def fields(columns: list[pa.Array]) -> dict[str, pa.Array]:
+        return {name: columns[p] for name, p in pos.items()}
+
+    if cols is None:
+        cols, _ = _split_columns(data[:checked], delim, len(header_fields))
+        rows.add_columns(lines.numbers[1:1 + checked], fields(cols), mirna_3to5=False, label_required=False,
+                         report=report)
+        report(checked)
+    rows.add_columns(lines.numbers[1:], fields(cols), mirna_3to5=False, label_required=False, report=report)
 
 
 def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -210,9 +365,10 @@ def _is_mitar_header(fields: list[str]) -> bool:
     return first == "mirna id" or any("3'-->5'" in f or "3'->5'" in f for f in fields)
 
 
-def _parse_mitar(lines: list[tuple[int, str]], rows: _RowCollector) -> None:
+def _parse_mitar(lines: list[tuple[int, str]], rows: _RowCollector, *, starts_file: bool = True) -> None:
     for i, (number, line) in enumerate(lines):
         fields = line.split("\t")
+        i += not starts_file  # the header check and hint are for the file's first line
         if i == 0 and _is_mitar_header(fields):
             continue
         if len(fields) != _MITAR_COLUMNS:

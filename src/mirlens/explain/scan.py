@@ -180,9 +180,11 @@ def run_scan(
     progress: Callable[[int], None] | None = None,
     set_total: Callable[[int], None] | None = None,
     overwrite: bool = False,
+    cluster: tuple | None = None,
 ) -> ScanResult:
     """Run (or resume) a sliding-window scan; see the module doc. ``progress(n)`` counts forward passes;
-    ``set_total(total)`` is told the number of passes still to run before the first one."""
+    ``set_total(total)`` is told the number of passes still to run before the first one. ``cluster``: a
+    ``(distributed.Client, mirlens.cluster.engine.ModelRef)`` to run the chunks on (needs ``out_dir``)."""
     ks, sides, base = parse_ks(ks), parse_sides(sides), base_token(to)
     if len(pairset) == 0:
         raise InputError("no pairs to scan (the chosen subset is empty)")
@@ -196,36 +198,37 @@ def run_scan(
     n_chunks = -(-len(pairset) // chunk_pairs)
     done = store.done() if store is not None else set()
     todo = [c for c in range(n_chunks) if c not in done]
+
+    def chunk_passes(c: int) -> int:
+        sl = slice(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
+        return count_windows(pairset.mirna_lens[sl], pairset.target_lens[sl], width, ks, sides)[1] + \
+            sl.stop - sl.start
+
     if set_total is not None:
-        total = 0
-        for c in todo:
-            sl = slice(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
-            total += count_windows(pairset.mirna_lens[sl], pairset.target_lens[sl], width, ks, sides)[1]
-            total += sl.stop - sl.start
-        set_total(total)
+        set_total(sum(chunk_passes(c) for c in todo))
     acc = _Accumulator(max(ks), max(max_pos.values()))
     for c in sorted(done):
         acc.add(store.read([c]))
     kept: list[pd.DataFrame] = []
     passes, t0 = 0, time.perf_counter()
-    side_cat = pd.CategoricalDtype(list(SIDES))
+    options = dict(ks=ks, sides=sides, base=base, engine=engine, batch_size=batch_size)
+    if cluster is not None:
+        if store is None:
+            raise InputError("a scan on a cluster keeps its records on disk: give an output directory (--out)")
+        from mirlens.cluster.jobs import mutagenesis_tasks, run_mutagenesis_tasks
+
+        client, ref = cluster
+        passes = sum(chunk_passes(c) for c in todo)
+        run_mutagenesis_tasks(client, ref, store, mutagenesis_tasks(pairset, todo, chunk_pairs, options,
+                                                                    chunk_passes), progress)
+        for c in todo:
+            acc.add(store.read([c]))
+        todo = []
     for c in todo:
-        rows = np.arange(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
-        raw = score_tokens(model, pairset.tokens[rows], batch_size=batch_size, progress=progress)
-        grid = window_grid(rows, pairset.mirna_lens[rows], pairset.target_lens[rows], width, ks, base, sides)
-        prob = mutated_probabilities(model, pairset.tokens, grid.mutants, engine=engine, batch_size=batch_size,
-                                     progress=progress)
-        passes += len(rows) + len(grid.mutants)
-        raw_of = np.empty(len(pairset), dtype=np.float32)
-        raw_of[rows] = raw
-        rec = pd.DataFrame({
-            "pair": grid.record_pair.astype(np.int32),
-            "side": pd.Categorical.from_codes(grid.record_side, dtype=side_cat),
-            "k": grid.record_k.astype(np.int8),
-            "position": grid.record_position,
-            "prob": prob[grid.record_row],
-            "raw": raw_of[grid.record_pair],
-        })
+        sl = slice(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
+        rec = scan_chunk(model, pairset.tokens[sl], pairset.mirna_lens[sl], pairset.target_lens[sl], sl.start,
+                         progress=progress, **options)
+        passes += chunk_passes(c)
         if store is not None:
             store.write(c, rec)
         else:
@@ -236,6 +239,26 @@ def run_scan(
     summary.attrs.update({"to": TOKENS[base], "ks": ks})
     records = pd.concat(kept, ignore_index=True) if store is None else None
     return ScanResult(summary, records, store, len(pairset), passes, seconds)
+
+
+def scan_chunk(model, tokens: np.ndarray, mirna_lens: np.ndarray, target_lens: np.ndarray, first: int, *,
+               ks: Sequence[int], sides: Sequence[str], base: int, engine: str, batch_size: int,
+               progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Per-pair records of one chunk: the pairs ``first, first + 1, ...`` whose tokens and lengths are given."""
+    rows = np.arange(len(tokens))
+    raw = score_tokens(model, tokens, batch_size=batch_size, progress=progress)
+    width = tokens.shape[1]
+    grid = window_grid(rows, mirna_lens, target_lens, width, ks, base, sides)
+    prob = mutated_probabilities(model, tokens, grid.mutants, engine=engine, batch_size=batch_size,
+                                 progress=progress)
+    return pd.DataFrame({
+        "pair": (grid.record_pair + first).astype(np.int32),
+        "side": pd.Categorical.from_codes(grid.record_side, dtype=pd.CategoricalDtype(list(SIDES))),
+        "k": grid.record_k.astype(np.int8),
+        "position": grid.record_position,
+        "prob": prob[grid.record_row],
+        "raw": raw[grid.record_pair],
+    })
 
 
 def scan_drop_profile(summary: pd.DataFrame, k: int = 1, *, over: str = "all") -> pd.Series:

@@ -36,6 +36,9 @@ class ScanSettings:
     min_sites: int = 1
     batch_size: int = 4096
     targets_per_chunk: int = 500
+    sites: tuple[int, ...] | None = None
+    """Site type codes (:data:`mirlens.genes.sites.SITE_TYPES`): score only windows holding such a candidate site;
+    None: every window (the original tool's grid)."""
 
 
 def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
@@ -43,39 +46,91 @@ def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
     return encode_pairs([mirna], ["N"], 1, names=[name])[0, :MIRNA_SLOT]
 
 
+SITE_CHOICES = {"8mer": (0,), "7mer": (1, 2), "7mer-m8": (1,), "7mer-a1": (2,), "6mer": (3,), "offset6mer": (4,),
+                "offset-6mer": (4,), "noncanonical": (5,)}
+"""``--sites`` words and the site types (:data:`mirlens.genes.sites.SITE_TYPES` codes) each one keeps."""
+
+
+def parse_sites(spec: str | None) -> tuple[int, ...] | None:
+    """Site type codes of a ``--sites`` list (``8mer,7mer,6mer,offset6mer,noncanonical``; ``7mer`` is both 7mers),
+    or None for ``all-windows`` / None (every window of the grid)."""
+    if spec is None or spec.strip().lower() in ("all-windows", "all"):
+        return None
+    codes: set[int] = set()
+    for word in spec.lower().replace(" ", "").split(","):
+        if not word:
+            continue
+        if word not in SITE_CHOICES:
+            raise InputError(f"unknown site type {word!r} in --sites: choose from 8mer, 7mer, 7mer-m8, 7mer-A1, "
+                             "6mer, offset6mer, noncanonical, or all-windows")
+        codes.update(SITE_CHOICES[word])
+    if not codes:
+        raise InputError("--sites names no site type")
+    return tuple(sorted(codes))
+
+
+def _site_params(settings: ScanSettings) -> dict:
+    return {} if settings.sites is None else {"sites": list(settings.sites)}
+
+
+def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np.ndarray, window: int,
+                       types: tuple[int, ...]) -> np.ndarray:
+    """Mask of the windows (0-based ``starts``, ``window`` nt) that hold a candidate site of one of ``types``
+    (:mod:`mirlens.genes.sites`): every target nucleotide facing miRNA positions 2-8 of the site lies in the window
+    (positions before the target's start or past its end are not needed)."""
+    from mirlens.genes.sites import find_sites_tokens
+
+    sites = find_sites_tokens(mirna_tok, target_tok, noncanonical=5 in types)
+    anchor = sites.anchor[np.isin(sites.type, types)]
+    if not len(anchor):
+        return np.zeros(len(starts), dtype=bool)
+    lo = np.maximum(anchor - 7, 0)
+    hi = np.minimum(anchor - 1, len(target_tok) - 1)
+    return ((starts[:, None] <= lo[None, :]) & (hi[None, :] <= starts[:, None] + window - 1)).any(axis=1)
+
+
 def _scan_block(
-    model: MiTAR, mirna_id: str, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
-    step: int, batch_size: int
+    model: MiTAR, mirna: FastaRecord, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
+    settings: ScanSettings,
 ) -> pd.DataFrame:
     """Window table of one miRNA on a block of targets: for miTAR models, windows that overlap densely share their
     target steps (:class:`SlidingScorer`), sparse ones are scored row by row — whichever costs fewer operations;
-    other model families (``sliding`` None) score row by row."""
+    other model families (``sliding`` None) score row by row. With ``settings.sites`` only the windows holding a
+    candidate site are scored and listed (they keep their number in the full grid)."""
     window = model.config.target_slot
+    mirna_tok = tokenize(mirna.seq) if settings.sites is not None else None
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
     for rec in targets:
         seq = tokenize(rec.seq)
-        starts = window_starts(len(seq), window, step)
+        starts = window_starts(len(seq), window, settings.step)
+        number = np.arange(len(starts))
+        if mirna_tok is not None:
+            keep = windows_with_sites(mirna_tok, seq, starts, window, settings.sites)
+            starts, number = starts[keep], number[keep]
         seqs.append(seq)
         starts_per.append(starts)
         ids.append(np.full(len(starts), rec.id, dtype=object))
-        idx.append(np.arange(len(starts)))
+        idx.append(number)
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
-    if sliding is not None and sliding_is_cheaper(model.config, n_windows, sum(max(len(s), window) for s in seqs)):
-        prob = sliding.score(seqs, starts_per, batch_size=batch_size)
+    if n_windows == 0:
+        prob = np.zeros(0, dtype=np.float32)
+    elif sliding is not None and sliding_is_cheaper(model.config, n_windows,
+                                                    sum(max(len(s), window) for s in seqs)):
+        prob = sliding.score(seqs, starts_per, batch_size=settings.batch_size)
     else:
         target_part = np.concatenate([window_tokens(q, s, window) for q, s in zip(seqs, starts_per)])
         tokens = np.empty((len(target_part), MIRNA_SLOT + window), dtype=np.uint8)
         tokens[:, :MIRNA_SLOT] = prefix
         tokens[:, MIRNA_SLOT:] = target_part
-        prob = score_tokens(model, tokens, batch_size=batch_size)
+        prob = score_tokens(model, tokens, batch_size=settings.batch_size)
     return pd.DataFrame({
-        "mirna_id": mirna_id,
+        "mirna_id": mirna.id,
         "target_id": np.concatenate(ids),
-        "window": np.concatenate(idx),
-        "start": np.concatenate(starts_all),
-        "end": np.concatenate(ends),
+        "window": np.concatenate(idx).astype(np.int64),
+        "start": np.concatenate(starts_all).astype(np.int64),
+        "end": np.concatenate(ends).astype(np.int64),
         "probability": prob,
     })
 
@@ -100,6 +155,33 @@ def count_records(path: Path) -> int:
     return max(n, 1)
 
 
+def scan_store(model: MiTAR, mirnas: list[FastaRecord], targets_fasta: Path, store_dir: Path,
+               settings: ScanSettings, params: dict | None = None) -> tuple[ChunkStore, int]:
+    """The chunk store of a scan (chunk ``m_index * n_blocks + b_index`` holds miRNA ``m_index`` on target block
+    ``b_index``) and the number of target blocks."""
+    if not mirnas:
+        raise InputError("no miRNA to scan")
+    n_targets = count_records(targets_fasta)
+    n_blocks = -(-n_targets // settings.targets_per_chunk)
+    store = ChunkStore(store_dir, {**(params or {}), "step": settings.step, "window": model.config.target_slot,
+                                   "targets_per_chunk": settings.targets_per_chunk, "n_targets": n_targets,
+                                   "mirnas": [(m.id, m.seq) for m in mirnas], **_site_params(settings)})
+    return store, n_blocks
+
+
+def scan_mirnas_on_block(model: MiTAR, mirnas: list[tuple[int, FastaRecord]], block: list[FastaRecord],
+                         b_index: int, n_blocks: int, settings: ScanSettings) -> dict[int, pd.DataFrame]:
+    """Window tables of some miRNAs (with their index in the scan) on one block of targets, by chunk index: the
+    unit of work of a scan run on a cluster (:mod:`mirlens.cluster.jobs`)."""
+    model.eval()
+    out = {}
+    for m_index, mirna in mirnas:
+        prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
+        sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
+        out[m_index * n_blocks + b_index] = _scan_block(model, mirna, prefix, sliding, block, settings)
+    return out
+
+
 def scan(
     model: MiTAR,
     mirnas: list[FastaRecord],
@@ -110,33 +192,41 @@ def scan(
     progress: Callable[[int], None] | None = None,
     params: dict | None = None,
 ) -> pd.DataFrame:
-    """Score every window of every target for every miRNA; returns the window table (``WINDOW_COLUMNS``).
+    """Score every window of every target for every miRNA (with ``settings.sites``: only windows holding a
+    candidate site); returns the window table (``WINDOW_COLUMNS``; ``attrs["n_grid"]`` = windows of the full grid).
 
     Finished blocks of targets are kept in ``store_dir`` and skipped when the same scan is run again.
     ``progress(n)`` is told how many targets each finished block covered.
     """
-    if not mirnas:
-        raise InputError("no miRNA to scan")
     model.eval()
-    n_targets = count_records(targets_fasta)
-    n_blocks = -(-n_targets // settings.targets_per_chunk)
-    store = ChunkStore(store_dir, {**(params or {}), "step": settings.step, "window": model.config.target_slot,
-                                   "targets_per_chunk": settings.targets_per_chunk, "n_targets": n_targets,
-                                   "mirnas": [(m.id, m.seq) for m in mirnas]})
+    store, n_blocks = scan_store(model, mirnas, targets_fasta, store_dir, settings, params)
     done = store.done()
+    n_grid = 0
     for m_index, mirna in enumerate(mirnas):
         prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
         sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
         for b_index, block in enumerate(_blocks(iter_fasta(targets_fasta, allow_bare=True),
                                                 settings.targets_per_chunk)):
             chunk = m_index * n_blocks + b_index
+            n_grid += grid_size(block, model.config.target_slot, settings.step)
             if chunk not in done:
-                store.write(chunk, _scan_block(model, mirna.id, prefix, sliding, block, settings.step,
-                                               settings.batch_size))
+                store.write(chunk, _scan_block(model, mirna, prefix, sliding, block, settings))
             if progress is not None:
                 progress(len(block))
+    return scan_windows(store, n_grid)
+
+
+def grid_size(block: list[FastaRecord], window: int, step: int) -> int:
+    """Windows of the full grid (every window, no site prefilter) of a block of targets."""
+    return sum(len(window_starts(len(rec.seq), window, step)) for rec in block)
+
+
+def scan_windows(store: ChunkStore, n_grid: int) -> pd.DataFrame:
+    """The window table of a finished scan (chunks in order); ``attrs["n_grid"]``: windows of the full grid."""
     windows = store.read()
-    return windows[WINDOW_COLUMNS] if len(windows) else pd.DataFrame(columns=WINDOW_COLUMNS)
+    windows = windows[WINDOW_COLUMNS] if len(windows) else pd.DataFrame(columns=WINDOW_COLUMNS)
+    windows.attrs["n_grid"] = int(n_grid)
+    return windows
 
 
 def gene_summary(windows: pd.DataFrame, threshold: float, min_sites: int) -> pd.DataFrame:

@@ -7,7 +7,7 @@ there were, so that any model can score, say, 50-nt CLIP fragments or whole UTR 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,12 +64,33 @@ def mirna_order(tokens: np.ndarray, model) -> np.ndarray:
     return np.argsort(codes.ravel(), kind="stable")
 
 
-def pair_names(pairs: pd.DataFrame) -> list[str]:
-    """Human names of the rows of a pair table, for error messages (file, line, ids)."""
-    src = pairs["source"] if "source" in pairs else pd.Series([""] * len(pairs), index=pairs.index)
-    rec = pairs["record"] if "record" in pairs else pd.Series(range(1, len(pairs) + 1), index=pairs.index)
-    return [f"{s}, line {r} ({m} / {t})" if s else f"pair {r} ({m} / {t})"
-            for s, r, m, t in zip(src, rec, pairs["mirna_id"], pairs["target_id"])]
+class PairNames(Sequence):
+    """Human names of the rows of a pair table, for error messages (file, line, ids): ``names[i]`` is made when an
+    error needs it, so that scoring many pairs builds no strings; ``names.at(rows)`` names a subset."""
+
+    def __init__(self, pairs: pd.DataFrame, rows: np.ndarray | None = None):
+        self.pairs = pairs
+        self.rows = np.arange(len(pairs)) if rows is None else np.asarray(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        row = self.pairs.iloc[int(self.rows[i])]
+        s = row["source"] if "source" in self.pairs else ""
+        r = row["record"] if "record" in self.pairs else int(self.rows[i]) + 1
+        return f"{s}, line {r} ({row['mirna_id']} / {row['target_id']})" if s else \
+            f"pair {r} ({row['mirna_id']} / {row['target_id']})"
+
+    def at(self, rows) -> PairNames:
+        return PairNames(self.pairs, self.rows[np.asarray(rows)])
+
+
+def pair_names(pairs: pd.DataFrame) -> PairNames:
+    """Human names of the rows of a pair table, for error messages (file, line, ids); see :class:`PairNames`."""
+    return PairNames(pairs)
 
 
 def score_pairs(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH, progress=None) -> np.ndarray:
@@ -93,7 +114,7 @@ def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEF
     names = pair_names(pairs)
     short_rows = np.flatnonzero(~long)
     tokens = [encode_pairs(pairs["mirna"].iloc[short_rows].tolist(), pairs["target"].iloc[short_rows].tolist(),
-                           slot, names=[names[i] for i in short_rows])]
+                           slot, names=names.at(short_rows))]
     owner = [short_rows]
     starts = [np.zeros(len(short_rows), dtype=np.int64)]
     for i in np.flatnonzero(long):
