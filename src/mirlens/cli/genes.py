@@ -50,9 +50,6 @@ def run_gene_level(
 
                 table = run_genes_on_cluster(cluster, model, net, pairs, output, settings, meta, advance,
                                                  say=console.print)
-                if "ranking_score" in table:  # partitions ranked their own pairs: rank over the whole table
-                    table["rank"] = table["ranking_score"].groupby(pairs["mirna"].to_numpy()).rank(
-                        method="min", ascending=False).astype("int64").to_numpy()
             else:
                 table = predict_genes(net, pairs, settings, model_name=meta.get("name"),
                                       repression=load_repression(repression_model), progress=advance)

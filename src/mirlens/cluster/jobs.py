@@ -131,6 +131,9 @@ def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_di
                           weight=int(part["target"].str.len().sum())))
     run_tasks(client, ref, store, tasks, progress)
     out = store.read()
+    if "ranking_score" in out:  # each part ranked its own pairs: rank within each miRNA over the whole table
+        out["rank"] = out["ranking_score"].groupby(pairs["mirna"].to_numpy()).rank(
+            method="min", ascending=False).astype("int64").to_numpy()
     if "label" in pairs and pairs["label"].notna().any():
         keep = [c for c in ("record", "mirna_id", "target_id") if c in out]
         out.insert(len(keep), "label", pairs["label"].to_numpy())
