@@ -70,6 +70,28 @@ FUNCTIONAL_SETS: dict[str, FunctionalSetInfo] = {
         "7 miRNA transfections in HCT116 cells (Agarwal et al., eLife 2015, Supplementary file 2; microarray log2 "
         "fold changes, no FDR) with 4,025 human 3'UTRs; provenance in the folder's README",
     ),
+    "hela": FunctionalSetInfo(
+        "hela", ("functional_hela", "hela"),
+        {
+            "experiments.tsv": "80c6831a4d0347fd99b4d495d175c6db1c6dd9d484ec28f982905b8249494408",
+            "utrs.tsv.gz": "55eac8ce349bdb0ed6d80bd412d25adcb4bf61cd85fbc34b5cf58882bdcff0bb",
+            "experiments/GSE124530_OE_let_7c_5p.tsv.gz": "b1b30627546360ff4c32948139aec3cf13a00d2e3d94722c3cefeba104bf783c",
+            "experiments/GSE124530_OE_miR_10a_5p.tsv.gz": "740daea23dcd705b9878ae761caefde609c5e75b5d8cc7f23f07cdf842809f78",
+            "experiments/GSE124530_OE_miR_124_3p.tsv.gz": "176a23224f4a9e0e349b15760b94e407d77642bcae4d76d2f7564b6c65145b9e",
+            "experiments/GSE124530_OE_miR_126_5p.tsv.gz": "fe076b3f7f5dfe9a796274e0faf03d50ca30fd6c60d99175d0f55f953f9af3f4",
+            "experiments/GSE124530_OE_miR_133b.tsv.gz": "650751bb5446d093587a1c6b13ade3a4e0c8b8690808e51ba8d24bdab6cf1b61",
+            "experiments/GSE124530_OE_miR_145_5p.tsv.gz": "ab6374c60cc1252bb67c627c236e862fedf06b07031e7db745af6357addedc56",
+            "experiments/GSE124530_OE_miR_15a_5p.tsv.gz": "a7398f231cd9694d8bfbe6be29bafdf92542ea730e0daa89b905e029f654f6ed",
+            "experiments/GSE124530_OE_miR_16_5p.tsv.gz": "6b811c9f39a03907cc4498a3b476c27e859d162df6811857d848ed5b2d5b9601",
+            "experiments/GSE124530_OE_miR_17_5p.tsv.gz": "3599cf31e9ead16df089814570f43d5b7ae3df1cbabb9cdeda8e10fb02ed9bd4",
+            "experiments/GSE124530_OE_miR_206.tsv.gz": "c49903c6ebf69b8154f975872640257eabee0dedadb64347ca560335e5604262",
+            "experiments/GSE124530_OE_miR_34a_5p.tsv.gz": "50dc435b4d8305e0d5a95e6dbf19cf095f07b32ede9c4b9cb1f39e8f7bf3bd1f",
+            "experiments/GSE124530_OE_miR_9_3p.tsv.gz": "5693339608b3d78287bffdd25b0bc3455a3829b473ccbadbdf0e4f293e2b47ba",
+            "experiments/GSE124530_OE_miR_9_5p.tsv.gz": "35626627b0f1a9a4ea4402ab041394770978303fd035940cf20264737d881017",
+        },
+        "13 miRNA overexpressions in HeLa cells (GEO GSE124530, RNA-seq, edgeR tables with FDRs, 12 seed families) "
+        "with the same 4,025 human 3'UTRs; provenance in the folder's README",
+    ),
 }  # fmt: skip
 
 
@@ -263,3 +285,28 @@ def load_functional_set(source: str, data_dir: str | os.PathLike[str] | None = N
         raise DataSetError(f"{source!r} is neither a functional-set folder nor a name "
                            f"({', '.join(FUNCTIONAL_SETS)})")
     return read_functional_set(source)
+
+
+def combine_sets(sets: list[FunctionalSet]) -> FunctionalSet:
+    """Several functional sets as one (experiments in order; their UTR tables merged). A gene whose UTR differs
+    between two sets, or an experiment id used twice, is an error."""
+    if len(sets) == 1:
+        return sets[0]
+    utrs = sets[0].utrs
+    seen = {e.experiment_id for e in sets[0].experiments}
+    for other in sets[1:]:
+        common = utrs.index.intersection(other.utrs.index)
+        differ = common[(utrs.loc[common] != other.utrs.loc[common]).to_numpy()]
+        if len(differ):
+            raise InputError(f"gene {differ[0]} has different 3'UTRs in {sets[0].name} and {other.name}")
+        utrs = pd.concat([utrs, other.utrs[~other.utrs.index.isin(utrs.index)]])
+        for e in other.experiments:
+            if e.experiment_id in seen:
+                raise InputError(f"experiment {e.experiment_id} occurs in two of the sets")
+            seen.add(e.experiment_id)
+    return FunctionalSet("+".join(s.name for s in sets), [e for s in sets for e in s.experiments], utrs)
+
+
+def load_functional_sets(sources: list[str], data_dir: str | os.PathLike[str] | None = None) -> FunctionalSet:
+    """Several functional sets by name or folder, as one (:func:`combine_sets`)."""
+    return combine_sets([load_functional_set(s, data_dir) for s in sources])

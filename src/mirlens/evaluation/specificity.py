@@ -130,3 +130,63 @@ def scan_threshold(site_free_probability: Sequence[float], planted_probability: 
     chosen = ok[0]["threshold"] if ok else grid[-1]
     return {"value": chosen, "max_false_rate": max_false_rate, "n_site_free": int(len(sf)),
             "n_planted": int(len(pl)), "grid": table}
+
+
+# ---- whole 3'UTRs: the gene-level probes ---------------------------------------------------------------------
+
+MIN_PROBE_UTR = 20
+
+
+def site_free_utrs(mirnas: Mapping[str, str], utrs: Mapping[str, str], *, per_mirna: int = 20,
+                   seed: int = 0) -> pd.DataFrame:
+    """``per_mirna`` whole UTRs (at least :data:`MIN_PROBE_UTR` nt, no N) without any canonical site of each miRNA
+    (no Watson-Crick match to its nucleotides 2-7 or 3-8), drawn at random (seeded), as a pair table with label
+    0 (``source`` "probe:site-free-utr")."""
+    from mirlens.genes.sites import find_sites
+
+    ids = sorted(utrs)
+    rng = np.random.default_rng(seed)
+    cols: dict[str, list] = {"mirna_id": [], "mirna": [], "target_id": [], "target": []}
+    for mid, m in mirnas.items():
+        found = 0
+        for i in rng.permutation(len(ids)):
+            u = utrs[ids[i]]
+            if len(u) < MIN_PROBE_UTR or "N" in u or len(find_sites(m, u)):
+                continue
+            for col, value in zip(cols, (mid, m, ids[i], u)):
+                cols[col].append(value)
+            found += 1
+            if found == per_mirna:
+                break
+    n = len(cols["mirna"])
+    return make_pairs(**cols, label=[0] * n, source="probe:site-free-utr", record=np.arange(1, n + 1))
+
+
+def plant_8mer_utrs(pairs: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """The same UTRs with the miRNA's 8mer written over 8 nt at a uniformly random position (label 1)."""
+    rng = np.random.default_rng(seed)
+    targets = []
+    for m, u in zip(pairs["mirna"], pairs["target"]):
+        pos = int(rng.integers(0, len(u) - 7))
+        targets.append(u[:pos] + eight_mer(m) + u[pos + 8:])
+    return pairs.assign(target=targets, label=1, source="probe:planted-8mer-utr")
+
+
+def utr_call_rule(site_logits: np.ndarray, n_nt: int, site_threshold: float, *, false_rate: float = 0.01,
+                  grid: Sequence[float] = tuple(np.arange(1.0, 3.01, 0.25))) -> dict:
+    """A UTR-level call rule from the candidate-site logits of site-free UTRs (``n_nt`` nucleotides in all).
+
+    A UTR of ``L`` nt is called when one of its sites passes ``t(L) = max(site_threshold, intercept +
+    per_log10_nt * log10(L))``, chosen so that a site-free UTR is called with probability about ``false_rate``:
+    the rate of site logits above ``t`` per nucleotide, ``lambda(t)``, is fitted as ``lambda_0 * exp(-kappa (t -
+    site_threshold))`` on ``grid``, and ``lambda(t(L)) * L = false_rate``."""
+    logits = np.asarray(site_logits, dtype=np.float64)
+    rates = np.array([max((logits > t).sum(), 0.5) / n_nt for t in grid])
+    slope, const = np.polyfit(np.asarray(grid) - site_threshold, np.log(rates), 1)
+    kappa = -slope
+    if kappa <= 0:
+        raise ValueError("the site logits of site-free UTRs do not thin out with the threshold")
+    intercept = site_threshold + (const - np.log(false_rate)) / kappa
+    return {"intercept": float(intercept), "per_log10_nt": float(np.log(10) / kappa), "false_rate": false_rate,
+            "kappa": float(kappa), "rate_at_site_threshold": float(np.exp(const)), "n_nt": int(n_nt),
+            "n_sites": int(len(logits)), "grid": [float(g) for g in grid], "rates": rates.tolist()}

@@ -224,6 +224,28 @@ def plot_functional(per_experiment: pd.DataFrame, base: str | Path, *, title: st
     return save_figure(fig, base)
 
 
+def plot_reliability(table: pd.DataFrame, base: str | Path, *, title: str | None = None) -> list[Path]:
+    """Reliability diagram of gene-level probabilities (``mirlens evaluate-functional --cross-validate``): per bin
+    (:func:`mirlens.evaluation.functional.reliability`; a ``scorer`` column draws one line each) the mean predicted
+    probability against the observed fraction of genes that went down, bins sized by their genes."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.6))
+    groups = table.groupby("scorer", sort=False) if "scorer" in table else [("probability", table)]
+    top = 0.05
+    for name, t in groups:
+        t = t[t["n_genes"] > 0]
+        ax.plot(t["predicted"], t["observed"], marker="o", lw=1, label=str(name))
+        ax.scatter(t["predicted"], t["observed"], s=8 + 60 * np.sqrt(t["n_genes"] / t["n_genes"].max()),
+                   alpha=0.3)
+        top = max(top, float(np.nanmax([t["predicted"].max(), t["observed"].max()])))
+    ax.plot([0, top], [0, top], color="grey", lw=0.6, ls="--")
+    ax.set_xlabel("predicted probability of going down")
+    ax.set_ylabel("observed fraction down (FDR < 0.05)")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "reliability (held-out seed families)", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, base)
+
+
 def table_kind(table: pd.DataFrame) -> str:
     """``regions``, ``joint``, ``scan``, ``impact``, ``features`` or ``compensation`` from the columns of a
     table."""
