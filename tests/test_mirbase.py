@@ -225,9 +225,11 @@ def test_mirnas_search_lists_names_accessions_sequences_and_seeds(tmp_path):
     for args, message in ((["zzzz"], "no miRBase 22.1 miRNA matches 'zzzz'"),
                           (["miR-21", "--species", "hsx"], "unknown species 'hsx'"),
                           (["--seed", "GAGG"], "--seed takes the 7 nucleotides 2-8"),
-                          ([], "give a QUERY")):
+                          ([], "give a QUERY"),
+                          (["miR-21", "-o", str(tmp_path / "x.xyz")], "--output x.xyz: give a .fa/.fasta")):
         result = runner.invoke(app, ["mirnas", "search", *args])
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+        assert "MIMAT" not in result.output  # the error comes before any table
 
 
 def test_mirnas_show_and_its_outputs(tmp_path):

@@ -46,6 +46,7 @@ def search_cmd(
     first (exact name, then its arms, then paralogs, then the rest); human and mouse before other species."""
     from mirlens.data.mirbase import mirbase
 
+    _check_output(output)
     if query is None and species is None and seed is None:
         raise InputError("give a QUERY (part of a name, an accession, a glob or a sequence), --species or --seed")
     if limit < 0:
@@ -83,6 +84,7 @@ def show_cmd(
     the closest names. For a FASTA file's miRNAs the family lists miRBase miRNAs of any species with that seed."""
     from mirlens.data.mirbase import mirbase, resolve_mirnas
 
+    _check_output(output)
     db = mirbase()
     records = resolve_mirnas(mirna)
     rows = []
@@ -147,17 +149,25 @@ def _table(db, rows, title: str):
     return table
 
 
-def _write(db, rows, output: Path) -> None:
-    from mirlens.tables import TABLE_SUFFIXES, write_text
+def _check_output(output: Path | None) -> None:
+    if output is None:
+        return
+    from mirlens.tables import TABLE_SUFFIXES  # (loads pandas: only when there is something to write)
 
-    suffix = output.suffix.lower()
-    if suffix in FASTA_SUFFIXES:
+    if output.suffix.lower() not in (*FASTA_SUFFIXES, *TABLE_SUFFIXES):
+        raise InputError(f"--output {output.name}: give a .fa/.fasta (FASTA) or .tsv/.csv/.parquet (table) file")
+
+
+def _write(db, rows, output: Path) -> None:
+    from mirlens.tables import write_text
+
+    if output.suffix.lower() in FASTA_SUFFIXES:
         lines = []
         for name, _accession, seq, m in rows:
             header = f"{name} {db.description(m)}" if m is not None else name
             lines += [f">{header}", seq]
         write_text("\n".join(lines) + "\n", output)
-    elif suffix in TABLE_SUFFIXES:
+    else:
         import pandas as pd
 
         from mirlens.tables import write_table
@@ -168,6 +178,4 @@ def _write(db, rows, output: Path) -> None:
             records.append({"name": name, "accession": accession, "organism": db.organism(m.species) if m else "",
                             "sequence": seq, "length": len(seq), "seed": seed, "family": ",".join(family)})
         write_table(pd.DataFrame(records), output)
-    else:
-        raise InputError(f"--output {output.name}: give a .fa/.fasta (FASTA) or .tsv/.csv/.parquet (table) file")
     console.print(f"{len(rows):,} miRNA(s) -> {output}", highlight=False)

@@ -95,7 +95,6 @@ class MirBase:
         self._by_accession = {m.accession.upper(): m for m in self.mirnas}
         self.organisms: dict[str, str] = meta.get("species", {})
         self._family: dict[tuple[str, str], list[Mirna]] | None = None
-        self._seed_species: dict[str, set[str]] | None = None
 
     def __len__(self) -> int:
         return len(self.mirnas)
@@ -147,15 +146,6 @@ class MirBase:
         if same_species:
             return [x for x in self._family.get((m.species, m.seed), []) if x is not m]
         return [x for x in self.mirnas if x.seed == m.seed and x is not m]
-
-    def n_species_with_seed(self, seed: str) -> int:
-        """How many species have at least one miRNA with this seed."""
-        if self._seed_species is None:
-            by_seed: dict[str, set[str]] = {}
-            for x in self.mirnas:
-                by_seed.setdefault(x.seed, set()).add(x.species)
-            self._seed_species = by_seed
-        return len(self._seed_species.get(seed, ()))
 
     # search ----------------------------------------------------------------------------------------------------
     def search(self, query: str | None = None, *, species: set[str] | None = None,
