@@ -53,6 +53,8 @@ def test_commands_import_only_what_they_use(tmp_path):
     assert not score & {"scipy", "matplotlib", "dask", "distributed", "captum", "h5py", "logomaker", "RNA"}
     examples = loaded_after(["examples"], tmp_path)
     assert not examples & {"torch", "pandas", "scipy", "matplotlib"}
+    names = loaded_after(["mirnas", "search", "miR-21", "--limit", "1"], tmp_path)  # the miRBase table alone
+    assert not names & {"torch", "pandas", "numpy", "scipy", "matplotlib"}
 
 
 def test_cli_defaults_repeat_the_library_defaults():

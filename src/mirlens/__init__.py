@@ -7,6 +7,7 @@ Python API (the CLI ``mirlens`` is built on the same functions)::
     pairs = mirlens.read_pairs("pairs.tsv")               # miTAR data files, TSV/CSV/Parquet; 5'->3' in memory
     pairs["probability"] = mirlens.score_pairs(model, pairs)
     train = mirlens.load_dataset("miraw", "train")        # named data sets (see `mirlens data list`)
+    mirnas = mirlens.resolve_mirnas("hsa-let-7a-5p,hsa-miR-21-5p")   # miRBase 22.1 names -> FastaRecords
 """
 
 import os
@@ -20,6 +21,7 @@ _API = {
     "load_dataset": "mirlens.data.datasets", "read_fasta": "mirlens.data.fasta", "read_pairs": "mirlens.data.readers",
     "MirlensError": "mirlens.errors", "load_model": "mirlens.model.store", "save_model": "mirlens.model.store",
     "score_pairs": "mirlens.predict.score", "score_tokens": "mirlens.predict.score",
+    "resolve_mirnas": "mirlens.data.mirbase",
 }
 """The public API, imported on first use (``import mirlens`` alone loads neither pandas nor torch, so that CLI
 commands that need neither start fast)."""
@@ -37,4 +39,4 @@ def __getattr__(name: str):
 
 __version__ = "0.1.0"
 __all__ = ["load_dataset", "load_model", "read_fasta", "read_pairs", "save_model", "score_pairs", "score_tokens",
-           "MirlensError", "__version__"]
+           "resolve_mirnas", "MirlensError", "__version__"]

@@ -37,6 +37,26 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """A one-line warning on the console (stderr)."""
+    console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+MIRNA_HELP = ("miRNAs: a FASTA file (5'->3') or a file with one bare sequence; or miRBase 22.1 names (bundled, "
+              "all species): names or accessions separated by commas (hsa-miR-21-5p,MIMAT0000062; any case), globs "
+              "('hsa-*' = every human miRNA, 'hsa-let-7*'), or a text file of names, one per line. An existing file "
+              "wins over a name; `mirlens mirnas search` finds names.")
+
+
+def mirnas_option(spec, *, max_len: int | None = None) -> list:
+    """The miRNA records of a ``--mirna`` value (:func:`mirlens.data.mirbase.resolve_mirnas`): FASTA files as
+    before; names say which miRNAs they gave, and warn about glob matches too long for the model."""
+    from mirlens.data.mirbase import resolve_mirnas
+
+    return resolve_mirnas(spec, max_len=max_len, say=warn,
+                          note=lambda text: console.print(text, highlight=False, soft_wrap=True))
+
+
 def reports_errors(func: Callable) -> Callable:
     """Decorator for command functions: a :class:`MirlensError` (or a missing/unreadable file) becomes a one-line
     error message and exit code 1, never a traceback. Ctrl-C exits with 130 after saying finished work is kept."""

@@ -10,7 +10,8 @@ import pandas as pd
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
+from mirlens.cli.common import (MIRNA_HELP, ClusterOpt, cluster_spec, console, mirnas_option, progress_bar,
+                                reports_errors)
 from mirlens.data.fasta import pairs_from_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
@@ -99,8 +100,9 @@ def predict_genes_command(
                                                       "whole 3'UTRs 5'->3'.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.tsv, .csv or .parquet).")]
     = Path("genes.tsv"),
-    mirna: Annotated[Path | None, typer.Option("--mirna", help="Instead of PAIRS: miRNA FASTA; every miRNA is "
-                                               "paired with every UTR of --targets.")] = None,
+    mirna: Annotated[str | None, typer.Option("--mirna", metavar="FASTA|NAMES", help="Instead of PAIRS: the "
+                                              "miRNAs, each paired with every UTR of --targets. " + MIRNA_HELP)]
+    = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="Instead of PAIRS: 3'UTR FASTA.")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or Keras .h5 file. "
                                        "Default: the bundled `miraw` (best cross-validated gene-level "
@@ -133,12 +135,15 @@ def predict_genes_command(
     if pairs is not None and (mirna is not None or targets is not None):
         raise InputError("give either PAIRS or --mirna and --targets, not both")
     if pairs is None and (mirna is None or targets is None):
-        raise InputError("give a pair table (PAIRS), or --mirna and --targets (FASTA files)")
+        raise InputError("give a pair table (PAIRS), or --mirna and --targets (FASTA files; --mirna also takes "
+                         "miRBase names)")
     net, meta = load_model(model, with_meta=True)
     if pairs is not None:
         table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
     else:
-        table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
+        mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
+        table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
+                                 mirna_source=Path(mirna).name)
     run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size, n_best=n_best,
                    threshold=threshold, net_meta=(net, meta), repression_model=repression_model,
                    cluster=cluster_spec(cluster))

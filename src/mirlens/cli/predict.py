@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import ClusterOpt, cluster_spec, console, progress_bar, reports_errors
+from mirlens.cli.common import (MIRNA_HELP, ClusterOpt, cluster_spec, console, mirnas_option, progress_bar,
+                                reports_errors)
 from mirlens.data.examples import EXAMPLE_FILES, example_path
 from mirlens.errors import InputError
 
@@ -97,8 +98,7 @@ def score(
 def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="Window table (.tsv/.csv/.parquet), or the "
                                          "original tool's FASTA-like site file with --format mitar.")],
-    mirna: Annotated[Path | None, typer.Option("--mirna", help="miRNA FASTA (5'->3'), or a file with one bare "
-                                               "sequence.")] = None,
+    mirna: Annotated[str | None, typer.Option("--mirna", metavar="FASTA|NAMES", help=MIRNA_HELP)] = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="Target / 3'UTR FASTA (5'->3'), any size.")]
     = None,
     example: Annotated[bool, typer.Option("--example", help="Use the example miRNAs and 3'UTRs shipped with "
@@ -135,7 +135,6 @@ def predict(
     writes the table of `mirlens predict-genes` instead (--step, --min-sites, --genes, --sites-only, --sites do
     not apply). With --cluster the (miRNA block x target block) partitions run on a Dask cluster.
     """
-    from mirlens.data.fasta import read_fasta
     from mirlens.model.store import load_model
     from mirlens.predict.scan import (ScanSettings, count_records, format_mitar, gene_summary, parse_sites, scan,
                                       sites_of_targets)
@@ -144,7 +143,7 @@ def predict(
     if example:
         mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
     if mirna is None or targets is None:
-        raise InputError("give --mirna and --targets (FASTA files), or --example")
+        raise InputError("give --mirna and --targets (FASTA files; --mirna also takes miRBase names), or --example")
     if gene_level:
         if out_format == OutFormat.mitar:
             raise InputError("--format mitar writes window sites; it does not apply to --gene-level")
@@ -152,7 +151,9 @@ def predict(
         from mirlens.data.fasta import pairs_from_fasta
 
         net, meta = load_model(model, with_meta=True)
-        table = pairs_from_fasta(mirna, targets, max_mirna_len=net.config.mirna_slot)
+        mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
+        table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
+                                 mirna_source=Path(mirna).name)
         run_gene_level(table, output, model, batch_size=batch_size, threshold=0.5 if threshold is None else threshold,
                        net_meta=(net, meta), cluster=cluster_spec(cluster))
         return
@@ -165,11 +166,11 @@ def predict(
         threshold = model_scan_threshold(meta)
         origin = "the model card's scan threshold" if "scan_threshold" in meta.get("card", {}) else "the default"
         console.print(f"window threshold {threshold} ({origin}; --threshold to change)", highlight=False)
-    mirnas = read_fasta(mirna, allow_bare=True)
+    mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
     for rec in mirnas:
         if len(rec.seq) > net.config.mirna_slot:
             raise InputError(f"miRNA is {len(rec.seq)} nt; the model allows at most {net.config.mirna_slot}",
-                             source=mirna.name, record=rec.id)
+                             source=Path(mirna).name, record=rec.id)
     settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
                             sites=parse_sites(sites))
     work = output.parent / f".{output.name}.parts"

@@ -12,7 +12,7 @@ empty file, bytes that are not UTF-8.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -73,25 +73,31 @@ def read_fasta(path: str | PathLike[str], *, allow_bare: bool = False) -> list[F
 
 
 def pairs_from_fasta(
-    mirna_fasta: str | PathLike[str],
+    mirna_fasta: str | PathLike[str] | Sequence[FastaRecord],
     target_fasta: str | PathLike[str],
     *,
     max_mirna_len: int | None = DEFAULT_MAX_MIRNA_LEN,
+    mirna_source: str | None = None,
 ) -> pd.DataFrame:
     """Every miRNA of ``mirna_fasta`` with every target of ``target_fasta``, as an unlabelled pair table.
 
     Rows are miRNA-major (all targets of the first miRNA, then the next miRNA...). ``source`` is the target file's
     name and ``record`` the target's record index. Either file may be a bare sequence without header.
+    ``mirna_fasta`` may also be the miRNA records themselves (e.g. miRNAs by name from
+    :func:`mirlens.data.mirbase.resolve_mirnas`; ``mirna_source`` then names their file in errors).
     """
-    mirnas = read_fasta(mirna_fasta, allow_bare=True)
+    if isinstance(mirna_fasta, (str, PathLike)):
+        mirnas, mirna_source = read_fasta(mirna_fasta, allow_bare=True), Path(mirna_fasta).name
+    else:
+        mirnas = list(mirna_fasta)
     targets = read_fasta(target_fasta, allow_bare=True)
     if max_mirna_len is not None:
         for m in mirnas:
             if len(m.seq) > max_mirna_len:
                 raise InputError(
                     f"miRNA is {len(m.seq)} nt long, longer than the limit of {max_mirna_len} nt (max_mirna_len)",
-                    source=Path(mirna_fasta).name,
-                    record=_where(m.id, m.line),
+                    source=mirna_source,
+                    record=_where(m.id, m.line) if m.line else f"record {m.id!r}",
                 )
     n_t = len(targets)
     return make_pairs(
