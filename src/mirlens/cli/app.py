@@ -29,14 +29,14 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "data": ("data",), "models": ("models",),
     "energy": ("duplex",), "pairing": ("duplex",),
     "explain": ("explain", "explain_beyond", "explain_correlate"), "plot": ("explain",),
-    "reproduce": ("reproduce",),
+    "reproduce": ("reproduce",), "report": ("report",),
     "train": ("train",), "tune": ("train",), "evaluate": ("train",),
     "evaluate-functional": ("functional",), "fit-repression": ("functional",),
 }
 """Command (or group) name -> the modules of :mod:`mirlens.cli` that define it (tests/test_cli_startup.py checks
 that this covers every command)."""
 ALL_MODULES = ("data", "explain", "genes", "models", "predict", "train", "duplex", "explain_beyond",
-               "explain_correlate", "functional", "reproduce", "mirnas")
+               "explain_correlate", "functional", "reproduce", "mirnas", "report")
 
 
 def _register(command: str | None = None) -> None:

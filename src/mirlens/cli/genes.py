@@ -117,6 +117,11 @@ def predict_genes_command(
                                                           "`mirlens fit-repression`; default: the shipped one, "
                                                           "fitted on 7 HCT116 transfections).")] = None,
     cluster: ClusterOpt = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page of the table "
+                                              "(`mirlens report genes`), with duplexes and attributions of the "
+                                              "top genes in OUTPUT's stem + '.details.parquet'.")] = None,
+    details_top: Annotated[int, typer.Option("--details-top", help="With --html: genes per miRNA (by rank) whose "
+                                             "sites get duplexes and attributions (0: none).")] = 200,
 ) -> None:
     """Gene-level prediction: one row per input pair, in input order, with `probability` (gene level, 0..1),
     `ranking_score` (predicted repression, -log2 fold change: which of a miRNA's genes go down most) and its `rank`
@@ -137,6 +142,10 @@ def predict_genes_command(
     if pairs is None and (mirna is None or targets is None):
         raise InputError("give a pair table (PAIRS), or --mirna and --targets (FASTA files; --mirna also takes "
                          "miRBase names)")
+    if html is not None:
+        from mirlens.report.genes import check_report_options
+
+        check_report_options(html, details_top)
     net, meta = load_model(model, with_meta=True)
     if pairs is not None:
         table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
@@ -144,6 +153,11 @@ def predict_genes_command(
         mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
         table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
                                  mirna_source=Path(mirna).name)
-    run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size, n_best=n_best,
-                   threshold=threshold, net_meta=(net, meta), repression_model=repression_model,
-                   cluster=cluster_spec(cluster))
+    result = run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size,
+                            n_best=n_best, threshold=threshold, net_meta=(net, meta),
+                            repression_model=repression_model, cluster=cluster_spec(cluster))
+    from mirlens.cli.report import gene_outputs  # the run description; with --html the details and the page
+
+    gene_outputs(output, result, table, (net, meta), html=html, details_top=details_top,
+                 settings={"threshold": threshold, "noncanonical": noncanonical, "n_best": n_best},
+                 inputs=[("pairs", pairs), ("miRNAs", mirna), ("3'UTRs", targets)])
