@@ -143,3 +143,13 @@ class ChunkStore:
         for p in self.directory.glob("chunk-*.parquet"):
             p.unlink()
         (self.directory / self.MANIFEST).unlink(missing_ok=True)
+
+
+def table_fingerprint(pairs: pd.DataFrame, columns=("mirna", "target")) -> str:
+    """Hash of a pair table's sequences (identifies a job's input in its manifest)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for col in columns:
+        h.update(pd.util.hash_pandas_object(pairs[col], index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]

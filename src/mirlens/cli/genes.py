@@ -6,6 +6,8 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+from rich.markup import escape
+
 import pandas as pd
 import typer
 
@@ -16,7 +18,6 @@ from mirlens.data.fasta import pairs_from_fasta
 from mirlens.data.readers import read_pairs
 from mirlens.errors import InputError
 from mirlens.evaluation.metrics import binary_metrics, grouped_auroc
-from mirlens.genes.predict import GeneSettings, predict_genes
 from mirlens.genes.repression import load_repression
 from mirlens.model.store import load_model
 from mirlens.tables import write_table
@@ -34,40 +35,81 @@ def run_gene_level(
     net_meta=None,
     repression_model: Path | None = None,
     cluster: str | None = None,
+    sort: str = "input",
 ) -> pd.DataFrame:
-    """Score a pair table (miRNA, whole UTR) at gene level and write the table; shared by ``predict-genes`` and
-    ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``; ``cluster``: a Dask cluster spec
-    (:mod:`mirlens.cluster`) to run on."""
+    """Score a pair table (miRNA, whole UTR) at gene level, write the gene table and its sites table; shared by
+    ``predict-genes`` and ``predict --gene-level``. ``net_meta``: an already loaded ``(model, meta)``; ``cluster``:
+    a Dask cluster spec (:mod:`mirlens.cluster`) to run on. Pairing-family models: the gene-level answer of
+    :mod:`mirlens.genes.table` (resumable: finished parts are kept next to OUTPUT until the table is written);
+    paper-protocol models: their own pipeline (``noncanonical``, ``batch_size``, ``n_best``, ``threshold``)."""
+    import shutil
+
+    from mirlens.genes.sidecars import sidecar
+    from mirlens.genes.table import gene_table, paper_gene_table
+    from mirlens.predict.utr_pass import is_pairing
+    from mirlens.tables import table_fingerprint
+
     net, meta = net_meta if net_meta is not None else load_model(model, with_meta=True)
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold must lie in [0, 1] (got {threshold})")
-    settings = GeneSettings(noncanonical=noncanonical, batch_size=batch_size, n_best=n_best)
+    if sort not in ("input", "rank"):
+        raise InputError(f"--sort must be 'input' or 'rank' (got {sort!r})")
+    pairing = is_pairing(net)
+    repression = None
+    if repression_model is not None:
+        from mirlens.genes.repression import CANONICAL_KEY, PAIRING_KEY
+
+        repression = load_repression(repression_model, kind=PAIRING_KEY if pairing else CANONICAL_KEY)
     total = int(pairs["target"].str.len().sum())
+    work = output.parent / f".{output.name}.parts"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with progress_bar("typing and scoring sites (UTR nt)", total) as advance:
-            if cluster:
+        with progress_bar("finding and scoring sites (UTR nt)", total) as advance:
+            if not pairing:
+                table, sites = paper_gene_table(net, pairs, meta, threshold=threshold, sort=sort, progress=advance)
+            elif cluster:
                 from mirlens.cluster.jobs import run_genes_on_cluster
 
-                table = run_genes_on_cluster(cluster, model, net, pairs, output, settings, meta, advance,
-                                                 say=console.print)
+                table, sites = run_genes_on_cluster(cluster, model, net, pairs, output, meta, repression,
+                                                    sort=sort, progress=advance, say=console.print)
             else:
-                table = predict_genes(net, pairs, settings, model_name=meta.get("name"),
-                                      repression=load_repression(repression_model), progress=advance)
+                params = {"job": "predict-genes", "model": meta.get("name"), "config": meta.get("config"),
+                          "pairs": table_fingerprint(pairs), "n_pairs": len(pairs),
+                          "repression": None if repression is None else repression.to_dict(),
+                          "card": {k: meta.get("card", {}).get(k) for k in ("scan_threshold", "utr_call")}}
+                store = _open_store(work, params)
+                table, sites = gene_table(net, pairs, meta, repression=repression, sort=sort, progress=advance,
+                                          store=store)
     for w in caught:
-        console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
-    table["is_target"] = table["probability"] > threshold
+        console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
     write_table(table, output)
-    console.print(f"{len(table):,} (miRNA, UTR) pairs, {int(table['n_sites'].sum()):,} candidate sites, "
-                  f"{int(table['is_target'].sum()):,} called targets (probability > {threshold:g}; model "
-                  f"{meta['name']!r}) -> {output}")
-    labelled = label_summary(table, threshold)
+    sites_path = sidecar(output, "sites")
+    write_table(sites, sites_path)
+    shutil.rmtree(work, ignore_errors=True)
+    n_called = int(table["is_target"].sum())
+    how = ("a site called by the site model" if pairing else f"miRAW-benchmark probability > {threshold:g}")
+    console.print(f"{len(table):,} (miRNA, UTR) pairs, {len(sites):,} sites listed, {n_called:,} called targets "
+                  f"({how}; model {escape(str(meta['name']))!r}) -> {escape(str(output))}, "
+                  f"{escape(str(sites_path))}", highlight=False, soft_wrap=True)
+    labelled = label_summary(table, threshold, "probability" if pairing else "miraw_probability")
     if labelled:
         console.print(labelled, highlight=False, soft_wrap=True)
     return table
 
 
-def label_summary(table: pd.DataFrame, threshold: float) -> str:
+def _open_store(work: Path, params: dict):
+    """The chunk store of a resumable predict-genes run (a store of another job in the same place is replaced:
+    it cannot be resumed by this one)."""
+    from mirlens.errors import MirlensError
+    from mirlens.tables import ChunkStore
+
+    try:
+        return ChunkStore(work, params)
+    except MirlensError:
+        return ChunkStore(work, params, overwrite=True)
+
+
+def label_summary(table: pd.DataFrame, threshold: float, column: str = "probability") -> str:
     """One paragraph of metrics over the rows that carry a label (empty when fewer than both classes): AUROC,
     balanced accuracy at the threshold, and the AUROC split into comparisons within one miRNA and across miRNAs
     (:func:`mirlens.evaluation.metrics.grouped_auroc`)."""
@@ -77,12 +119,14 @@ def label_summary(table: pd.DataFrame, threshold: float) -> str:
     y = known["label"].astype(int).to_numpy()
     if len(set(y)) < 2:
         return ""
-    m = binary_metrics(y, known["probability"].to_numpy(), threshold)
-    text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive): AUROC {m['auroc']:.4f}, balanced accuracy "
-            f"{(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
+    m = binary_metrics(y, known[column].to_numpy(), threshold)
+    text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive), {column}: AUROC {m['auroc']:.4f}, balanced "
+            "accuracy "
+            f"
+{(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
     if "mirna_id" not in known:
         return text
-    split = grouped_auroc(y, known["probability"].to_numpy(), known["mirna_id"].astype(str).to_numpy())
+    split = grouped_auroc(y, known[column].to_numpy(), known["mirna_id"].astype(str).to_numpy())
     if split["n_within"] == 0:
         return text + "No miRNA has both positive and negative pairs: the AUROC only ranks miRNAs against each other."
     text += (f"Within one miRNA AUROC {split['within']:.4f} ({split['within_share']:.1%} of the positive-negative "

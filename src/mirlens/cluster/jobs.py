@@ -13,7 +13,6 @@ assembled tables are the single-machine tables (tested in tests/test_cluster.py)
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 
 from mirlens.cluster.engine import ModelRef, Task, run_tasks
 from mirlens.data.fasta import FastaRecord, iter_fasta
-from mirlens.tables import ChunkStore
+from mirlens.tables import ChunkStore, table_fingerprint
 
 PAIRS_PER_TASK = 16_384
 """Pairs per ``score`` task (~1 s of work on one core)."""
@@ -31,14 +30,6 @@ GENE_PAIRS_PER_TASK = 256
 """(miRNA, UTR) pairs per ``predict-genes`` task."""
 WINDOWS_PER_TASK = 400_000
 """Aim of a ``predict`` task: about this many windows (several miRNAs on one target block)."""
-
-
-def table_fingerprint(pairs: pd.DataFrame, columns=("mirna", "target")) -> str:
-    """Hash of a pair table's sequences (identifies a job's input in its manifest)."""
-    h = hashlib.sha256()
-    for col in columns:
-        h.update(pd.util.hash_pandas_object(pairs[col], index=False).to_numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 # ---- score -------------------------------------------------------------------------------------------------------
