@@ -102,11 +102,15 @@ def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_p
 
     monkeypatch.setattr(jobs, "GENE_PAIRS_PER_TASK", 7)
     pairs = pairs_from_fasta(example_path("mirnas.fa"), example_path("utrs.fa"))
+    for col in ("gene_id", "gene_name", "transcript_id"):  # as `--genes` pair tables carry them
+        pairs[col] = pairs["target_id"] + "/" + col
     net = load_model("miraw")
     here = predict_genes(net, pairs, GeneSettings())
     there = jobs.genes_on_cluster(client, ModelRef.of("miraw"), net, pairs, tmp_path / "genes", GeneSettings(),
                                   model_name="miraw")
     pd.testing.assert_frame_equal(there, here)
+    assert there.columns[3:6].tolist() == ["gene_id", "gene_name", "transcript_id"]
+    assert (there["gene_name"] == pairs["target_id"] + "/gene_name").all()
 
     pairing = load_model("pairing")
     from mirlens.predict.scan import parse_sites

@@ -25,7 +25,7 @@ def _group() -> None:
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "score": ("predict",), "predict": ("predict",), "examples": ("predict",),
-    "predict-genes": ("genes",), "mirnas": ("mirnas",),
+    "predict-genes": ("genes",), "mirnas": ("mirnas",), "genes": ("genome",),
     "data": ("data",), "models": ("models",),
     "energy": ("duplex",), "pairing": ("duplex",),
     "explain": ("explain", "explain_beyond", "explain_correlate"), "plot": ("explain",),
@@ -36,7 +36,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 """Command (or group) name -> the modules of :mod:`mirlens.cli` that define it (tests/test_cli_startup.py checks
 that this covers every command)."""
 ALL_MODULES = ("data", "explain", "genes", "models", "predict", "train", "duplex", "explain_beyond",
-               "explain_correlate", "functional", "reproduce", "mirnas", "report")
+               "explain_correlate", "functional", "reproduce", "mirnas", "report", "genome")
 
 
 def _register(command: str | None = None) -> None:

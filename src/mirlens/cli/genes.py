@@ -11,6 +11,8 @@ from rich.markup import escape
 import pandas as pd
 import typer
 
+from mirlens.cli.annotation import (CacheDirOpt, GenesOpt, GtfOpt, ReleaseOpt, SpeciesOpt, TranscriptFastaOpt,
+                                    TranscriptsOpt, check_gene_options, gene_pairs)
 from mirlens.cli.app import app
 from mirlens.cli.common import (MIRNA_HELP, ClusterOpt, cluster_spec, console, mirnas_option, progress_bar,
                                 reports_errors)
@@ -148,6 +150,13 @@ def predict_genes_command(
                                               "miRNAs, each paired with every UTR of --targets. " + MIRNA_HELP)]
     = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="Instead of PAIRS: 3'UTR FASTA.")] = None,
+    genes: GenesOpt = None,
+    species: SpeciesOpt = None,
+    release: ReleaseOpt = None,
+    transcripts: TranscriptsOpt = None,
+    gtf: GtfOpt = None,
+    transcript_fasta: TranscriptFastaOpt = None,
+    cache_dir: CacheDirOpt = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or Keras .h5 file. "
                                        "Default: the bundled `miraw` (best cross-validated gene-level "
                                        "AUROC / balanced accuracy of the bundled models).")] = "miraw",
@@ -176,22 +185,33 @@ def predict_genes_command(
     --no-noncanonical, extended-seed matches with G:U wobbles and one mismatch. Each is scored in a window that puts
     the site where training sites sat; site scores are combined by a calibrator fitted (cross-validated) on the
     miRAW gene-level development pairs.
+
+    --genes takes the 3'UTRs of genes from Ensembl or your annotation instead of --targets (one per gene: the
+    longest 3'UTR of its protein-coding transcripts); the table then also has gene_id, gene_name, transcript_id.
     """
     if n_best < 1:
         raise InputError(f"--n-best must be at least 1 (got {n_best})")
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive (got {batch_size})")
+    gene_options = dict(species=species, release=release, transcripts=transcripts, gtf=gtf,
+                        transcript_fasta=transcript_fasta, cache_dir=cache_dir)
+    check_gene_options(genes, **gene_options)
+    if genes is not None and (pairs is not None or targets is not None or mirna is None):
+        raise InputError("--genes takes the place of --targets: give --mirna and --genes (not PAIRS or --targets)")
     if pairs is not None and (mirna is not None or targets is not None):
         raise InputError("give either PAIRS or --mirna and --targets, not both")
-    if pairs is None and (mirna is None or targets is None):
+    if pairs is None and genes is None and (mirna is None or targets is None):
         raise InputError("give a pair table (PAIRS), or --mirna and --targets (FASTA files; --mirna also takes "
-                         "miRBase names)")
+                         "miRBase names), or --mirna and --genes")
     if html is not None:
         from mirlens.report.genes import check_report_options
 
         check_report_options(html, details_top)
     net, meta = load_model(model, with_meta=True)
-    if pairs is not None:
+    if genes is not None:
+        table = gene_pairs(mirnas_option(mirna, max_len=net.config.mirna_slot), genes,
+                           max_mirna_len=net.config.mirna_slot, **gene_options)
+    elif pairs is not None:
         table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
     else:
         mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from mirlens.cli.annotation import (CacheDirOpt, GenesOpt, GtfOpt, ReleaseOpt, SpeciesOpt, TranscriptFastaOpt,
+                                    TranscriptsOpt, check_gene_options)
 from mirlens.cli.app import app
 from mirlens.cli.common import (MIRNA_HELP, ClusterOpt, cluster_spec, console, mirnas_option, progress_bar,
                                 reports_errors)
@@ -101,6 +103,13 @@ def predict(
     mirna: Annotated[str | None, typer.Option("--mirna", metavar="FASTA|NAMES", help=MIRNA_HELP)] = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="Target / 3'UTR FASTA (5'->3'), any size.")]
     = None,
+    genes: GenesOpt = None,
+    species: SpeciesOpt = None,
+    release: ReleaseOpt = None,
+    transcripts: TranscriptsOpt = None,
+    gtf: GtfOpt = None,
+    transcript_fasta: TranscriptFastaOpt = None,
+    cache_dir: CacheDirOpt = None,
     example: Annotated[bool, typer.Option("--example", help="Use the example miRNAs and 3'UTRs shipped with "
                                           "mirlens (see `mirlens examples`).")] = False,
     model: ModelOpt = DEFAULT_MODEL,
@@ -115,8 +124,8 @@ def predict(
     = OutFormat.auto,
     sites_only: Annotated[bool, typer.Option(help="Keep only windows above the threshold in the window table.")]
     = False,
-    genes: Annotated[Path | None, typer.Option(help="Gene-level summary table (default: OUTPUT stem + "
-                                               "'.genes.tsv').")] = None,
+    summary_path: Annotated[Path | None, typer.Option("--summary", help="Gene-level summary table (default: OUTPUT "
+                                                      "stem + '.genes.tsv').")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4096,
     gene_level: Annotated[bool, typer.Option("--gene-level", help="Gene-level mode (as `mirlens predict-genes`): "
                                              "score candidate seed-match sites instead of a window grid and write "
@@ -132,18 +141,31 @@ def predict(
 
     Writes one row per window (mirna_id, target_id, window, start, end on the target 1-based 5'->3', probability)
     and a gene-level summary. Interrupted scans continue where they stopped when run again. With --gene-level,
-    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --genes, --sites-only, --sites do
+    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --summary, --sites-only, --sites do
     not apply). With --cluster the (miRNA block x target block) partitions run on a Dask cluster.
+
+    --genes scans the 3'UTRs of genes from Ensembl or your annotation instead of --targets (one per gene: the
+    longest 3'UTR of its protein-coding transcripts; written as FASTA next to OUTPUT while the scan runs); both
+    tables then also have gene_id, gene_name and transcript_id.
     """
     from mirlens.model.store import load_model
     from mirlens.predict.scan import (ScanSettings, count_records, format_mitar, gene_summary, parse_sites, scan,
                                       sites_of_targets)
     from mirlens.tables import write_table, write_text
 
+    if genes is not None and (targets is not None or example):
+        # before --genes named gene sets, it named the summary table; with --targets (or --example) it still does
+        console.print("[yellow]warning:[/] --genes FILE for the gene-level summary is now --summary FILE (--genes "
+                      "names genes, instead of --targets)", highlight=False, soft_wrap=True)
+        summary_path, genes = summary_path or Path(genes), None
+    gene_options = dict(species=species, release=release, transcripts=transcripts, gtf=gtf,
+                        transcript_fasta=transcript_fasta, cache_dir=cache_dir)
+    check_gene_options(genes, **gene_options)
     if example:
         mirna, targets = mirna or example_path("mirnas.fa"), targets or example_path("utrs.fa")
-    if mirna is None or targets is None:
-        raise InputError("give --mirna and --targets (FASTA files; --mirna also takes miRBase names), or --example")
+    if mirna is None or (targets is None and genes is None):
+        raise InputError("give --mirna and --targets (FASTA files; --mirna also takes miRBase names), --mirna and "
+                         "--genes, or --example")
     if gene_level:
         if out_format == OutFormat.mitar:
             raise InputError("--format mitar writes window sites; it does not apply to --gene-level")
@@ -152,8 +174,13 @@ def predict(
 
         net, meta = load_model(model, with_meta=True)
         mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
-        table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
-                                 mirna_source=Path(mirna).name)
+        if genes is not None:
+            from mirlens.cli.annotation import gene_pairs
+
+            table = gene_pairs(mirnas, genes, max_mirna_len=net.config.mirna_slot, **gene_options)
+        else:
+            table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
+                                     mirna_source=Path(mirna).name)
         run_gene_level(table, output, model, batch_size=batch_size, threshold=0.5 if threshold is None else threshold,
                        net_meta=(net, meta), cluster=cluster_spec(cluster))
         return
@@ -174,8 +201,16 @@ def predict(
     settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
                             sites=parse_sites(sites))
     work = output.parent / f".{output.name}.parts"
+    utrs = None
+    if genes is not None:  # the genes' 3'UTRs as a FASTA in the job's folder, scanned like --targets
+        from mirlens.cli.annotation import gene_fasta
+
+        targets = work / "utrs.fa"
+        utrs, digest = gene_fasta(genes, targets, **gene_options)
     n_targets = count_records(targets)
     params = {"model": meta["name"], "model_config": meta["config"], "targets": str(targets)}
+    if utrs is not None:
+        params["utrs_sha256"] = digest
     spec = cluster_spec(cluster)
     if spec:
         from mirlens.cluster.engine import ModelRef, connect
@@ -194,7 +229,11 @@ def predict(
                       f"{n_grid - len(windows):,} without a candidate site "
                       f"({(n_grid - len(windows)) / max(n_grid, 1):.1%})", highlight=False)
     summary = gene_summary(windows, threshold, min_sites)
-    genes_path = genes or output.with_name(output.stem + ".genes.tsv")
+    if utrs is not None:
+        from mirlens.data.annotation import add_gene_columns
+
+        windows, summary = add_gene_columns(windows, utrs), add_gene_columns(summary, utrs)
+    genes_path = summary_path or output.with_name(output.stem + ".genes.tsv")
     write_table(summary, genes_path)
     if out_format == OutFormat.mitar:
         sites = sites_of_targets(windows, summary, threshold)

@@ -114,7 +114,8 @@ def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_di
                                    "pairs": table_fingerprint(pairs), "settings": repr(settings),
                                    "pairs_per_task": GENE_PAIRS_PER_TASK})
     pairs = pairs.reset_index(drop=True)
-    cols = [c for c in ("record", "mirna_id", "mirna", "target_id", "target", "source") if c in pairs]
+    cols = [c for c in ("record", "mirna_id", "mirna", "target_id", "target", "source", "gene_id", "gene_name",
+                        "transcript_id") if c in pairs]
     tasks = []
     for chunk, lo in enumerate(range(0, len(pairs), GENE_PAIRS_PER_TASK)):
         part = pairs.iloc[lo:lo + GENE_PAIRS_PER_TASK][cols].reset_index(drop=True)
@@ -126,7 +127,7 @@ def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_di
         out["rank"] = out["ranking_score"].groupby(pairs["mirna"].to_numpy()).rank(
             method="min", ascending=False).astype("int64").to_numpy()
     if "label" in pairs and pairs["label"].notna().any():
-        keep = [c for c in ("record", "mirna_id", "target_id") if c in out]
+        keep = [c for c in ("record", "mirna_id", "target_id", "gene_id", "gene_name", "transcript_id") if c in out]
         out.insert(len(keep), "label", pairs["label"].to_numpy())
     return out
 

@@ -370,7 +370,7 @@ def predict_genes(
     if repression is not None:
         rank = summary["ranking_score"].groupby(np.asarray(mirnas)).rank(method="min", ascending=False)
         summary.insert(summary.columns.get_loc("ranking_score") + 1, "rank", rank.astype(np.int64).to_numpy())
-    keep = [c for c in ("record", "mirna_id", "target_id") if c in pairs]
+    keep = [c for c in ("record", "mirna_id", "target_id", "gene_id", "gene_name", "transcript_id") if c in pairs]
     out = pairs[keep].reset_index(drop=True).copy()
     if "label" in pairs and pairs["label"].notna().any():
         out["label"] = pairs["label"].reset_index(drop=True)
