@@ -123,9 +123,7 @@ def label_summary(table: pd.DataFrame, threshold: float, column: str = "probabil
         return ""
     m = binary_metrics(y, known[column].to_numpy(), threshold)
     text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive), {column}: AUROC {m['auroc']:.4f}, balanced "
-            "accuracy "
-            f"
-{(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
+            f"accuracy {(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
     if "mirna_id" not in known:
         return text
     split = grouped_auroc(y, known[column].to_numpy(), known["mirna_id"].astype(str).to_numpy())
@@ -157,18 +155,24 @@ def predict_genes_command(
     gtf: GtfOpt = None,
     transcript_fasta: TranscriptFastaOpt = None,
     cache_dir: CacheDirOpt = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or Keras .h5 file. "
-                                       "Default: the bundled `miraw` (best cross-validated gene-level "
-                                       "AUROC / balanced accuracy of the bundled models).")] = "miraw",
-    noncanonical: Annotated[bool, typer.Option(help="Also score non-canonical candidates (extended seed with G:U "
-                                               "wobbles and one mismatch).")] = True,
-    threshold: Annotated[float, typer.Option(help="`is_target` is probability > threshold (the probability is "
-                                             "calibrated to a 50:50 prior).")] = 0.5,
-    n_best: Annotated[int, typer.Option(help="Best sites listed per pair.")] = 3,
-    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 1024,
-    repression_model: Annotated[Path | None, typer.Option(help="Repression model for `ranking_score` (from "
-                                                          "`mirlens fit-repression`; default: the shipped one, "
-                                                          "fitted on 7 HCT116 transfections).")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="Site model: name, directory or Keras .h5 file. "
+                                       "Default: the bundled `pairing`. Paper-protocol (miTAR) models such as "
+                                       "`miraw` run the paper's gene-level pipeline instead (see below).")]
+    = "pairing",
+    sort: Annotated[str, typer.Option(help="Row order: `input` (the input's order) or `rank` (by miRNA, then "
+                                      "rank).")] = "input",
+    repression_model: Annotated[Path | None, typer.Option(help="Repression model for `ranking_score` and "
+                                                          "`probability` (a file from `mirlens fit-repression`; "
+                                                          "default: the shipped one, fitted on 7 HCT116 and 13 "
+                                                          "HeLa overexpression experiments).")] = None,
+    noncanonical: Annotated[bool, typer.Option(help="Paper-protocol models: also score non-canonical candidates "
+                                               "(extended seed with G:U wobbles and one mismatch).")] = True,
+    threshold: Annotated[float, typer.Option(help="Paper-protocol models: `is_target` is miraw_probability > "
+                                             "threshold (that probability is calibrated to a 50:50 prior on the "
+                                             "miRAW gene-level benchmark). The default model calls by its card.")]
+    = 0.5,
+    n_best: Annotated[int, typer.Option(help="Paper-protocol models: best sites listed per pair.")] = 3,
+    batch_size: Annotated[int, typer.Option(help="Paper-protocol models: windows per forward pass.")] = 1024,
     cluster: ClusterOpt = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page of the table "
                                               "(`mirlens report genes`), with duplexes and attributions of the "
@@ -176,18 +180,22 @@ def predict_genes_command(
     details_top: Annotated[int, typer.Option("--details-top", help="With --html: genes per miRNA (by rank) whose "
                                              "sites get duplexes and attributions (0: none).")] = 200,
 ) -> None:
-    """Gene-level prediction: one row per input pair, in input order, with `probability` (gene level, 0..1),
-    `ranking_score` (predicted repression, -log2 fold change: which of a miRNA's genes go down most) and its `rank`
-    among the pairs of the same miRNA, `n_sites`, `n_canonical` and the best sites (1-based start-end on the UTR,
-    seed-match type, site probability).
+    """Which of my genes does this miRNA repress? One row per (miRNA, UTR) pair, in input order (or --sort rank),
+    from one whole-UTR pass of the site model per miRNA:
 
-    Candidate sites are canonical seed matches (8mer, 7mer-m8, 7mer-A1, 6mer, offset-6mer) and, unless
-    --no-noncanonical, extended-seed matches with G:U wobbles and one mismatch. Each is scored in a window that puts
-    the site where training sites sat; site scores are combined by a calibrator fitted (cross-validated) on the
-    miRAW gene-level development pairs.
+    `rank` (1 = predicted to go down most among the genes of the same miRNA; no ties), `ranking_score` (predicted
+    repression, -log2 fold change: canonical sites by type and context plus the model's best non-canonical site),
+    `probability` (calibrated chance that the gene goes down, FDR < 0.05, when the miRNA is raised), `is_target`
+    (the UTR holds a site the site model calls at its card's threshold -- what `mirlens predict` calls a target),
+    `n_8mer` `n_7mer_m8` `n_7mer_a1` `n_6mer` `n_offset_6mer` (canonical sites), `n_noncanonical` (the model's own
+    called sites), `n_sites`, `utr_length`, `best_site_logit` and `sites`: START-END:TYPE:LOGIT:CONTRIB items (1-based
+    positions of the nucleotides facing miRNA positions 8..1; the site logit; its contribution to ranking_score).
+    The same sites, one row each (with `called`), go to OUTPUT's stem + `.sites.tsv` (`.sites.parquet` for a
+    Parquet OUTPUT). An interrupted run continues where it stopped.
 
-    --genes takes the 3'UTRs of genes from Ensembl or your annotation instead of --targets (one per gene: the
-    longest 3'UTR of its protein-coding transcripts); the table then also has gene_id, gene_name, transcript_id.
+    Paper-protocol (miTAR) models keep the paper's gene-level pipeline: `miraw_probability` (calibrated on the
+    miRAW gene-level benchmark, which mostly ranks miRNAs), `is_target` = miraw_probability > --threshold, and the
+    ranking columns of the model-free (canonical-site) repression model.
     """
     if n_best < 1:
         raise InputError(f"--n-best must be at least 1 (got {n_best})")
@@ -219,9 +227,9 @@ def predict_genes_command(
                                  mirna_source=Path(mirna).name)
     result = run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size,
                             n_best=n_best, threshold=threshold, net_meta=(net, meta),
-                            repression_model=repression_model, cluster=cluster_spec(cluster))
+                            repression_model=repression_model, cluster=cluster_spec(cluster), sort=sort)
     from mirlens.cli.report import gene_outputs  # the run description; with --html the details and the page
 
     gene_outputs(output, result, table, (net, meta), html=html, details_top=details_top,
-                 settings={"threshold": threshold, "noncanonical": noncanonical, "n_best": n_best},
+                 settings={"threshold": threshold, "noncanonical": noncanonical, "n_best": n_best, "sort": sort},
                  inputs=[("pairs", pairs), ("miRNAs", mirna), ("3'UTRs", targets)])

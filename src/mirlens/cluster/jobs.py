@@ -13,7 +13,6 @@ assembled tables are the single-machine tables (tested in tests/test_cluster.py)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from mirlens.tables import ChunkStore, table_fingerprint
 
 PAIRS_PER_TASK = 16_384
 """Pairs per ``score`` task (~1 s of work on one core)."""
-GENE_PAIRS_PER_TASK = 256
-"""(miRNA, UTR) pairs per ``predict-genes`` task."""
+GENE_PAIRS_PER_TASK = 500
+"""(miRNA, UTR) pairs per ``predict-genes`` task (pairs of one miRNA)."""
 WINDOWS_PER_TASK = 400_000
 """Aim of a ``predict`` task: about this many windows (several miRNAs on one target block)."""
 
@@ -91,45 +90,39 @@ def scan_on_cluster(client, ref: ModelRef, model, mirnas: list[FastaRecord], tar
 
 # ---- predict-genes -----------------------------------------------------------------------------------------------
 
-def _genes_part(model, part: pd.DataFrame, chunk: int, settings, model_name: str | None) -> dict[int, pd.DataFrame]:
-    from mirlens.genes.predict import predict_genes
+def _genes_part(model, mirna: str, utrs: list[str], rows: np.ndarray, chunk: int, meta: dict,
+                repression: dict | None) -> dict[int, pd.DataFrame]:
+    from mirlens.genes.repression import RepressionModel
+    from mirlens.genes.table import gene_models, score_part
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the driver says once whether a calibrator was found
-        out = predict_genes(model, part, settings, model_name=model_name)
-    return {chunk: out.drop(columns=["label"], errors="ignore")}
+    models = gene_models(meta, None if repression is None else RepressionModel.from_dict(repression))
+    part = score_part(model, mirna, utrs, models)
+    part.insert(0, "row", rows)
+    return {chunk: part}
 
 
-def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_dir: Path, settings, *,
-                     model_name: str | None, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """:func:`mirlens.genes.predict.predict_genes` on the cluster, in pair chunks; ``progress(n)`` counts UTR nt.
-    Warns (here, once) as the single-machine call does when no calibrator fits the model."""
-    from mirlens.genes.predict import calibrator_for
+def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_dir: Path, meta: dict,
+                     repression=None, *, sort: str = "input", progress: Callable[[int], None] | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gene table and sites table of :func:`mirlens.genes.table.gene_table` on the cluster: its parts (the
+    pairs of one miRNA, in blocks) are the tasks, ranks are computed over the assembled table; ``progress(n)``
+    counts UTR nt. The repression model (None: the shipped one) travels with each task as parameters."""
+    from mirlens.genes.table import assemble, check_pairs, parts
 
-    cal, why = calibrator_for(model, model_name, settings.noncanonical)
-    if cal is None:
-        warnings.warn(f"{why}; the gene probability is the best candidate site's probability (uncalibrated)",
-                      stacklevel=2)
-    store = ChunkStore(store_dir, {"job": "predict-genes", "model": model_name, "n_pairs": len(pairs),
-                                   "pairs": table_fingerprint(pairs), "settings": repr(settings),
-                                   "pairs_per_task": GENE_PAIRS_PER_TASK})
+    check_pairs(pairs, model.config.mirna_slot)
     pairs = pairs.reset_index(drop=True)
-    cols = [c for c in ("record", "mirna_id", "mirna", "target_id", "target", "source", "gene_id", "gene_name",
-                        "transcript_id") if c in pairs]
+    rep = None if repression is None else repression.to_dict()
+    card = {"card": {k: meta.get("card", {}).get(k) for k in ("scan_threshold", "utr_call")}}
+    store = ChunkStore(store_dir, {"job": "predict-genes", "model": meta.get("name"), "n_pairs": len(pairs),
+                                   "pairs": table_fingerprint(pairs), "repression": rep, **card,
+                                   "pairs_per_task": GENE_PAIRS_PER_TASK})
     tasks = []
-    for chunk, lo in enumerate(range(0, len(pairs), GENE_PAIRS_PER_TASK)):
-        part = pairs.iloc[lo:lo + GENE_PAIRS_PER_TASK][cols].reset_index(drop=True)
-        tasks.append(Task(_genes_part, (part, chunk, settings, model_name), [chunk],
-                          weight=int(part["target"].str.len().sum())))
+    for chunk, rows in enumerate(parts(pairs, GENE_PAIRS_PER_TASK)):
+        utrs = pairs["target"].iloc[rows].tolist()
+        tasks.append(Task(_genes_part, (pairs["mirna"].iloc[rows[0]], utrs, rows, chunk, card, rep), [chunk],
+                          weight=sum(len(u) for u in utrs)))
     run_tasks(client, ref, store, tasks, progress)
-    out = store.read()
-    if "ranking_score" in out:  # each part ranked its own pairs: rank within each miRNA over the whole table
-        out["rank"] = out["ranking_score"].groupby(pairs["mirna"].to_numpy()).rank(
-            method="min", ascending=False).astype("int64").to_numpy()
-    if "label" in pairs and pairs["label"].notna().any():
-        keep = [c for c in ("record", "mirna_id", "target_id", "gene_id", "gene_name", "transcript_id") if c in out]
-        out.insert(len(keep), "label", pairs["label"].to_numpy())
-    return out
+    return assemble(pairs, store.read(), sort=sort)
 
 
 # ---- explain scan ------------------------------------------------------------------------------------------------
@@ -156,9 +149,9 @@ def run_mutagenesis_tasks(client, ref: ModelRef, store: ChunkStore, tasks: list[
     run_tasks(client, ref, store, tasks, progress)
 
 
-def run_genes_on_cluster(spec: str, model_spec: str, model, pairs: pd.DataFrame, output: Path, settings, meta: dict,
-                         progress: Callable[[int], None] | None = None, say: Callable[[str], None] = print
-                         ) -> pd.DataFrame:
+def run_genes_on_cluster(spec: str, model_spec: str, model, pairs: pd.DataFrame, output: Path, meta: dict,
+                         repression=None, *, sort: str = "input", progress: Callable[[int], None] | None = None,
+                         say: Callable[[str], None] = print) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``predict-genes --cluster``: connect, run :func:`genes_on_cluster` with its parts next to ``output``
     (removed once the table is complete)."""
     import shutil
@@ -167,7 +160,7 @@ def run_genes_on_cluster(spec: str, model_spec: str, model, pairs: pd.DataFrame,
 
     work = output.parent / f".{output.name}.parts"
     with connect(spec, say=say) as client:
-        table = genes_on_cluster(client, ModelRef.of(model_spec), model, pairs, work, settings,
-                                 model_name=meta.get("name"), progress=progress)
+        out = genes_on_cluster(client, ModelRef.of(model_spec), model, pairs, work, meta, repression, sort=sort,
+                               progress=progress)
     shutil.rmtree(work, ignore_errors=True)
-    return table
+    return out

@@ -95,18 +95,19 @@ def site_calls(model, mirna: str, utrs: Sequence[np.ndarray | str], *,
         which = np.searchsorted(starts, canon.anchor, side="right") - 1
         c_anchor = canon.anchor
         c_type = canon.type.astype(np.int8)
-        # model peaks: single-anchor score, highest of the anchors its own site window pools
-        with torch.inference_mode():
-            # ties (flat stretches) go to the 5'-most anchor: at most one peak per site window
-            single = scan.model.head(block.combine).double() - 1e-12 * torch.arange(n, dtype=torch.float64)
-            lo_pad = off + PEAK_SHIFT  # anchors 5' of the peak that its window pools
-            hi_pad = pool - 1 - lo_pad
-            best = F.max_pool1d(F.pad(single[None, None], (lo_pad, hi_pad), value=-np.inf), pool, 1)[0, 0]
-        peak = (single >= best).numpy()
+        # model peaks: single-anchor score, highest of the UTR's anchors that its own site window pools; ties
+        # (flat stretches) go to the 5'-most anchor: at most one peak per site window
         inside = np.zeros(n, dtype=bool)
         for s, ln in zip(starts, joined_lengths):
             inside[s + PEAK_SHIFT:s + ln + 1 + PEAK_SHIFT] = True  # A1 anchors 0 .. len
-        p_anchor = np.flatnonzero(peak & inside) - PEAK_SHIFT
+        with torch.inference_mode():
+            single = scan.model.head(block.combine).double() - 1e-12 * torch.arange(n, dtype=torch.float64)
+            single[~torch.from_numpy(inside)] = -np.inf  # only the UTR's own anchors compete
+            lo_pad = off + PEAK_SHIFT  # anchors 5' of the peak that its window pools
+            hi_pad = pool - 1 - lo_pad
+            best = F.max_pool1d(F.pad(single[None, None], (lo_pad, hi_pad), value=-np.inf), pool, 1)[0, 0]
+        peak = (single >= best).numpy() & inside
+        p_anchor = np.flatnonzero(peak) - PEAK_SHIFT
         if len(c_anchor) and len(p_anchor):
             pos = np.searchsorted(c_anchor, p_anchor)
             near = np.full(len(p_anchor), np.iinfo(np.int64).max)
