@@ -11,7 +11,7 @@
 3. Gene-level development pairs (``../shared/data/miraw_gene_level/dev_gene_level.tsv``): AUROC overall, within one
    miRNA and across miRNAs (mirlens.evaluation.grouped_auroc) of the ranking score, the seed-count rule and the
    shipped gene probability of each bundled model (the calibrated probabilities are in-sample there: their
-   calibrators were fitted on these pairs; benchmarks/bench_gene_level.py gives their cross-validated figures).
+   calibrators were fitted on these pairs; benchmarks/bench_miraw_gene_level.py gives their cross-validated figures).
 
     python benchmarks/bench_functional.py                   # everything (~10 min on 2 cores)
     python benchmarks/bench_functional.py --models ''       # without the neural models (~1 min)

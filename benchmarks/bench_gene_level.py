@@ -1,338 +1,187 @@
-"""Gene-level benchmark on the miRAW gene-level development pairs (cross-validated), and scan throughput.
+"""The gene-level answer, measured: specific, agreeing with `predict`, ranking what goes down, fast.
 
-Prints, for one model: the original miTAR scan (window = model slot, step 15, max over windows, threshold 0.5) and
-the mirlens gene-level pipeline (candidate sites, site-centred windows, logistic aggregator -- non-negative
-coefficients on site evidence, see mirlens.genes.aggregate.EVIDENCE_FEATURES -- fitted by stratified
-k-fold cross-validation on the development pairs; out-of-fold probabilities, threshold 0.5), each with AUROC,
-balanced accuracy, F1 on a label-balanced resample (positives drawn down to the number of negatives, mean over
-resamples), and precision at recall 0.9 (P@R0.9 on the same balanced resamples; P@R0.9_all on all pairs, 91%
-positive). A line with folds grouped by miRNA shows how much of the figure carries
-over to miRNAs not seen when fitting.
+For the default model (`pairing`) and each bundled paper-protocol model (`combined`, `miraw`, `deepmirtar`):
 
-Diagnostics (what the AUROC measures on this benchmark): the AUROC of the aggregator split into comparisons of
-two pairs of the same miRNA and of different miRNAs (mirlens.evaluation.grouped_auroc); a miRNA-only score (the
-model's score of the miRNA against random background windows, the UTR ignored); the aggregator plus each miRNA's
-label rate in the fitting folds (nested target encoding: the most the development labels can say about miRNA
-identity); and a provenance lookup that reads no sequence at all -- how often the pair's miRNA and gene occur as
-positives / negatives in the model's site-level training data.
+(a) whole 3'UTRs without any canonical site of the miRNA (no Watson-Crick match to nt 2-7 or 3-8): the second half
+    of the gene-level development UTRs (mirlens.evaluation.specificity.split_utrs; the half no training negative
+    and no threshold fit came from), 20 for each of 40 miRNAs of distinct seeds (seed 3) -- fraction called
+    (`is_target`) -- and the same UTRs with the miRNA's 8mer written at a random position (seed 3);
+(b) the shipped example (5 miRNAs x 5 synthetic UTRs): the pairs `predict-genes` calls, and for `pairing` whether
+    `predict` calls the same ones;
+(c) the functional check, leave-one-seed-family-out over both shared sets (HCT116 transfections, HeLa
+    overexpressions; a family held out in both): AUROC for the down genes (HeLa: FDR < 0.05), -Spearman and
+    top-100 dlogFC per set, and the Brier score of the probability, for the repression model of each kind
+    (`pairing`: the default model's site logits and its own sites, tie-free; `canonical`: model-free), beside the
+    weighted seed-count rule, the same rule with its ties broken at random (a tie-free baseline), and the previous
+    repression recipe (HCT116-era features local_au, log_min_dist, log_utr_length; canonical sites; refitted the
+    same way) and the previous shipped parameters (fitted on the 7 HCT116 experiments: in-sample there);
+(d) UTR nt/s of the gene-level answer per model (one miRNA against real UTRs), with torch.mm's rate now.
 
-Then the scan throughput (UTR nt per second through the whole gene-level pipeline, one miRNA against real UTRs)
-and its extrapolation to a full human 3'UTR set.
-
-    python benchmarks/bench_gene_level.py --model combined
-    python benchmarks/bench_gene_level.py --model keras-miTAR2 --fit-out src/mirlens/genes/calibration.json
-
-``--fit-out`` fits the aggregator on all development pairs and stores it under the model's name (other models'
-entries in the file are kept). Site and window scores are cached under ``--cache`` (default /tmp).
+    python benchmarks/bench_gene_level.py                 # all of it (~15 min on 2 cores)
+    python benchmarks/bench_gene_level.py --skip-functional --models pairing
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
-import mirlens  # noqa: F401  (first: passive OpenMP waiting, see mirlens/__init__.py)
-import numpy as np
-import pandas as pd
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED, gemm_gflops  # noqa: E402
 
-from mirlens.data.alphabet import tokenize
-from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
-from mirlens.data.readers import read_pairs
-from mirlens.evaluation.metrics import auroc, grouped_auroc
-from mirlens.genes.aggregate import EVIDENCE_FEATURES, FEATURES
-from mirlens.genes.calibrate import (calibration_path, calibrator_key, cross_val_predict, fit_logistic,
-                                     load_calibrators, save_calibrators, stratified_folds, weights_key)
-from mirlens.genes.predict import GeneSettings, SiteScores, score_sites, site_features, summarise
-from mirlens.model.store import load_model
-from mirlens.predict.score import score_tokens
-from mirlens.predict.windows import window_starts, window_tokens
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MIRLENS_SHARED", REPO.parent / "shared"))
-DEFAULT_DATA = SHARED / "data" / "miraw_gene_level" / "dev_gene_level.tsv"
-L2 = 10.0
+from mirlens.data.examples import example_path  # noqa: E402
+from mirlens.data.expression import load_functional_sets  # noqa: E402
+from mirlens.data.fasta import pairs_from_fasta, read_fasta  # noqa: E402
+from mirlens.data.utrs import read_utrs  # noqa: E402
+from mirlens.evaluation.functional import (SEED_WEIGHTS, calibration_summary, cross_validate,  # noqa: E402
+                                           experiment_sites, scored_metrics)
+from mirlens.evaluation.specificity import plant_8mer_utrs, site_free_utrs, split_utrs  # noqa: E402
+from mirlens.genes.repression import RepressionModel  # noqa: E402
+from mirlens.genes.table import gene_table, paper_gene_table, utr_calls  # noqa: E402
+from mirlens.model.store import load_model  # noqa: E402
+from mirlens.predict.utr_pass import is_pairing  # noqa: E402
 
-
-# ---- metrics ---------------------------------------------------------------------------------------------------
-
-def balanced_accuracy(y, s, t=0.5) -> float:
-    pred = s > t
-    return 0.5 * (pred[y == 1].mean() + (~pred[y == 0]).mean())
+GENE_LEVEL = SHARED / "data" / "miraw_gene_level" / "dev_gene_level.tsv"
+PREVIOUS = Path(__file__).resolve().parent / "previous_repression.json"
 
 
-def f1(y, s, t=0.5) -> float:
-    pred = s > t
-    tp = (pred & (y == 1)).sum()
-    fp = (pred & (y == 0)).sum()
-    fn = (~pred & (y == 1)).sum()
-    return 2 * tp / max(2 * tp + fp + fn, 1)
+def answer(net, meta, pairs: pd.DataFrame) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if is_pairing(net):
+            return gene_table(net, pairs, meta)[0]
+        return paper_gene_table(net, pairs, meta)[0]
 
 
-def precision_at_recall(y, s, recall=0.9) -> float:
-    order = np.argsort(-s, kind="stable")
-    ys = y[order]
-    tp = np.cumsum(ys)
-    prec = tp / np.arange(1, len(ys) + 1)
-    rec = tp / ys.sum()
-    ok = rec >= recall
-    return float(prec[ok].max()) if ok.any() else float("nan")
+def probes(n_mirnas: int, per_mirna: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    table = pd.read_csv(GENE_LEVEL, sep="\t", usecols=["mirna_id", "mirna_seq"])
+    table = table.assign(mirna_seq=table["mirna_seq"].str.upper().str.replace("T", "U"))
+    table = table.drop_duplicates("mirna_seq").assign(seed=lambda t: t["mirna_seq"].str[1:8])
+    table = table.drop_duplicates("seed").sample(n_mirnas, random_state=3)
+    second = split_utrs(read_utrs(GENE_LEVEL))[1]
+    free = site_free_utrs(dict(zip(table["mirna_id"], table["mirna_seq"])), second, per_mirna=per_mirna, seed=3)
+    return free, plant_8mer_utrs(free, seed=3)
 
 
-def on_balanced_resamples(y, s, n_resamples=200, seed=0) -> tuple[float, float]:
-    """Mean F1 (threshold 0.5) and precision at recall 0.9 over label-balanced resamples (all negatives, as many
-    positives drawn without replacement)."""
-    rng = np.random.default_rng(seed)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    f1s, precs = [], []
-    for _ in range(n_resamples):
-        idx = np.concatenate([rng.choice(pos, len(neg), replace=False), neg])
-        f1s.append(f1(y[idx], s[idx]))
-        precs.append(precision_at_recall(y[idx], s[idx]))
-    return float(np.mean(f1s)), float(np.mean(precs))
+def section_a(models, n_mirnas: int, per_mirna: int) -> None:
+    free, planted = probes(n_mirnas, per_mirna)
+    long = free["target"].str.len().to_numpy() > 2000
+    print(f"\n## (a) whole 3'UTRs: {len(free):,} site-free UTRs ({free['mirna_id'].nunique()} miRNAs, median "
+          f"{int(free['target'].str.len().median())} nt, {long.sum()} longer than 2,000 nt), and the same with one "
+          "planted 8mer\n")
+    print("| model | site-free UTRs called | of them > 2,000 nt | worst miRNA | planted 8mer called | fewest (miRNA) |")
+    print("|---|---|---|---|---|---|")
+    for name, (net, meta) in models.items():
+        a = answer(net, meta, free)
+        b = answer(net, meta, planted)
+        per_free = a.groupby(free["mirna_id"].to_numpy())["is_target"].mean()
+        per_planted = b.groupby(free["mirna_id"].to_numpy())["is_target"].mean()
+        print(f"| `{name}` | {a['is_target'].mean():.1%} | {a['is_target'][long].mean():.1%} | "
+              f"{per_free.max():.0%} | {b['is_target'].mean():.1%} | {per_planted.min():.0%} |")
 
 
-def metrics(y, s) -> dict:
-    f1_bal, prec_bal = on_balanced_resamples(y, s)
-    return {"AUROC": auroc(y, s), "bal_acc": balanced_accuracy(y, s), "F1_bal": f1_bal, "P@R0.9": prec_bal,
-            "P@R0.9_all": precision_at_recall(y, s)}
+def section_b(models) -> None:
+    print("\n## (b) the example: 5 miRNAs x 5 synthetic UTRs (5 planted pairs)\n")
+    mirnas_path, utrs_path = example_path("mirnas.fa"), example_path("utrs.fa")
+    pairs = pairs_from_fasta(mirnas_path, utrs_path)
+    planted = {("hsa-let-7a-5p", "UTR_let7_two_sites"), ("hsa-let-7a-5p", "UTR_short"),
+               ("hsa-miR-21-5p", "UTR_miR21_one_site"), ("hsa-miR-21-5p", "UTR_miR155_miR21"),
+               ("hsa-miR-155-5p", "UTR_miR155_miR21")}
+    for name, (net, meta) in models.items():
+        t = answer(net, meta, pairs)
+        called = {(m, u) for m, u, c in zip(t["mirna_id"], t["target_id"], t["is_target"]) if c}
+        line = (f"`{name}`: {len(called)} of 25 called, {len(called & planted)} of the 5 planted, "
+                f"{len(called - planted)} others")
+        if is_pairing(net):
+            calls = utr_calls(net, meta, read_fasta(mirnas_path), utrs_path)
+            by_predict = {(m, u) for m, u, c in zip(calls["mirna_id"], calls["target_id"], calls["site_call"]) if c}
+            line += f"; `predict` calls the same pairs: {by_predict == called}"
+        print(line)
 
 
-def fmt(name: str, rows: list[dict]) -> str:
-    keys = ["AUROC", "bal_acc", "F1_bal", "P@R0.9", "P@R0.9_all"]
-    cells = []
-    for k in keys:
-        v = np.array([r[k] for r in rows])
-        cells.append(f"{k} {v.mean():.4f}" + (f" ±{v.std():.4f}" if len(v) > 1 else "        "))
-    return f"{name:48s} " + "  ".join(cells)
+def section_c(site_model) -> None:
+    fset = load_functional_sets(["hct116", "hela"], SHARED / "data")
+    t0 = time.perf_counter()
+    canonical = experiment_sites(fset, None)
+    pairing = experiment_sites(fset, site_model)
+    print(f"\n## (c) functional check, leave one seed family out ({len(fset.experiments)} experiments, "
+          f"{len({d.family for d in pairing})} seed families; sites found in {time.perf_counter() - t0:.0f} s)\n")
+    rng = np.random.default_rng(0)
+    seed = {d.experiment.experiment_id: np.bincount(d.sites["pair"].to_numpy(np.int64),
+                                                    weights=SEED_WEIGHTS[d.sites["type"].to_numpy(np.int64)],
+                                                    minlength=d.n) for d in canonical}
+    seed_tiefree = {k: v + 1e-9 * rng.random(len(v)) for k, v in seed.items()}
+    cv_pairing = cross_validate(pairing, kind="pairing")
+    cv_canonical = cross_validate(canonical, kind="canonical")
+    previous_recipe = cross_validate(canonical, kind="canonical",
+                                     features=("local_au", "log_min_dist", "log_utr_length"))
+    previous = RepressionModel.from_dict(json.loads(PREVIOUS.read_text()))
+    scores = {"seed-count rule": seed, "seed-count rule, ties broken at random": seed_tiefree,
+              "previous repression parameters (HCT116-fitted; in-sample on HCT116)":
+                  {d.experiment.experiment_id: previous.gene_scores(d.sites, d.n) for d in canonical},
+              "previous repression recipe, refitted": previous_recipe.scores,
+              "repression `canonical` (model-free; ties)": cv_canonical.scores,
+              "repression `pairing` (default; tie-free)": cv_pairing.scores}
+    per = scored_metrics(canonical, scores)
+    per["set"] = ["hct116" if e.startswith("HCT116") else "hela" for e in per["experiment_id"]]
+    briers = {"repression `pairing` (default; tie-free)": calibration_summary(pairing, cv_pairing.probability),
+              "repression `canonical` (model-free; ties)": calibration_summary(canonical, cv_canonical.probability)}
+    print("| scorer | HeLa AUROC down | HeLa -Spearman | HeLa top-100 dlogFC | HCT116 -Spearman | HCT116 top-100 "
+          "dlogFC | Brier (HeLa) |")
+    print("|---|---|---|---|---|---|---|")
+    for name in scores:
+        m = per[per["scorer"] == name].groupby("set")[["auroc_down", "neg_spearman", "top100_delta"]].mean()
+        b = briers.get(name)
+        brier = f"{b[0]['brier']:.5f} (base rate {b[0]['brier_base_rate']:.5f})" if b and b[0] else "-"
+        print(f"| {name} | {m.loc['hela', 'auroc_down']:.3f} | {m.loc['hela', 'neg_spearman']:.3f} | "
+              f"{m.loc['hela', 'top100_delta']:.3f} | {m.loc['hct116', 'neg_spearman']:.3f} | "
+              f"{m.loc['hct116', 'top100_delta']:.3f} | {brier} |")
+    stats, rel = briers["repression `pairing` (default; tie-free)"]
+    print("\nReliability of the `pairing` probability (held-out families, HeLa):\n")
+    print(rel.to_markdown(index=False, floatfmt=".4f") if hasattr(rel, "to_markdown") else rel.to_string())
 
 
-# ---- scoring (cached) --------------------------------------------------------------------------------------------
-
-def grid_max(model, pairs: pd.DataFrame, step: int = 15) -> np.ndarray:
-    """The original tool's gene call: max over windows (start 0, step, ..., last window at the end)."""
-    w = model.config.target_slot
-    parts, owner = [], []
-    for i, (m, u) in enumerate(zip(pairs["mirna"], pairs["target"])):
-        starts = window_starts(len(u), w, step)
-        toks = np.empty((len(starts), MIRNA_SLOT + w), dtype=np.uint8)
-        toks[:, :MIRNA_SLOT] = encode_pairs([m], ["N"], 1)[0, :MIRNA_SLOT]
-        toks[:, MIRNA_SLOT:] = window_tokens(tokenize(u), starts, w)
-        parts.append(toks)
-        owner.append(np.full(len(starts), i))
-    prob = score_tokens(model, np.concatenate(parts), batch_size=512)
-    out = np.zeros(len(pairs))
-    np.maximum.at(out, np.concatenate(owner), prob)
-    return out
-
-
-def cached(path: Path, compute):
-    if path.exists():
-        return pd.read_parquet(path)
-    df = compute()
-    df.to_parquet(path)
-    return df
+def section_d(models, n_utrs: int) -> None:
+    gflops = gemm_gflops()
+    utrs = pd.read_csv(SHARED / "data" / "functional" / "utrs.tsv.gz", sep="\t")["utr"].str.replace("T", "U")
+    utrs = utrs.sample(n_utrs, random_state=0).tolist()
+    pairs = pd.DataFrame({"mirna_id": "hsa-miR-16-5p", "mirna": "UAGCAGCACGUAAAUAUUGGCG",
+                          "target_id": [f"u{i}" for i in range(len(utrs))], "target": utrs})
+    n_nt = sum(len(u) for u in utrs)
+    print(f"\n## (d) UTR nt/s: one miRNA against {len(utrs):,} real 3'UTRs ({n_nt:,} nt); torch.mm {gflops:.0f} "
+          "GFLOP/s now\n")
+    print("| model | seconds | UTR nt/s | a 30,000 x 1,500-nt transcriptome per miRNA |")
+    print("|---|---|---|---|")
+    for name, (net, meta) in models.items():
+        t = time.perf_counter()
+        answer(net, meta, pairs)
+        dt = time.perf_counter() - t
+        print(f"| `{name}` | {dt:.1f} | {n_nt / dt:,.0f} | {45e6 / (n_nt / dt):.0f} s |")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="combined")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=5, help="CV repeats with different fold seeds")
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/mirlens_gene_bench"))
-    ap.add_argument("--no-baseline", action="store_true", help="skip the window-grid baseline")
-    ap.add_argument("--no-canonical-only", action="store_true", help="skip the canonical-only variant")
-    ap.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics (see the module doc)")
-    ap.add_argument("--provenance-data", help="named data set whose training part the provenance lookup reads "
-                    "(default: the model card's data)")
-    ap.add_argument("--throughput-nt", type=int, default=1_500_000, help="UTR nt for the throughput run (0: skip)")
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--name", help="store the calibrator under this model name (default: the model's own name)")
-    ap.add_argument("--fit-out", type=Path, help="fit on all pairs and store the calibrator here "
-                    f"(the shipped file is {calibration_path()})")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="pairing,combined,miraw,deepmirtar")
+    ap.add_argument("--mirnas", type=int, default=40)
+    ap.add_argument("--per-mirna", type=int, default=20)
+    ap.add_argument("--throughput-utrs", type=int, default=1000)
+    ap.add_argument("--skip-functional", action="store_true")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    args.cache.mkdir(parents=True, exist_ok=True)
-
-    model, meta = load_model(args.model, with_meta=True)
-    key = weights_key(model)
-    pairs = read_pairs(args.data)
-    y = pairs["label"].to_numpy().astype(int)
-    lengths = pairs["target"].str.len().to_numpy()
-    print(f"model {meta['name']!r} ({key}); {len(pairs):,} pairs ({y.sum():,} positive, {(y == 0).sum():,} negative),"
-          f" {lengths.sum():,} UTR nt; {args.folds}-fold CV x {args.repeats} repeats; torch threads {args.threads}")
-    print("reference (issue 7, original miTAR2 windows-max on the held-out half): AUROC 0.883, balanced acc 0.768")
-
-    if not args.no_baseline:
-        t = time.time()
-        base = cached(args.cache / f"grid_{key}.parquet",
-                      lambda: pd.DataFrame({"p": grid_max(model, pairs)}))["p"].to_numpy()
-        print(fmt("baseline: window grid, step 15, max", [metrics(y, base)]) + f"   [{time.time() - t:.0f} s]")
-
-    variants = [("all candidates", True)] + ([] if args.no_canonical_only else [("canonical only", False)])
-    for label, noncanonical in variants:
-        t = time.time()
-        site_path = args.cache / f"sites_{key}_{int(noncanonical)}.parquet"
-        bg_path = args.cache / f"bg_{key}_{int(noncanonical)}.npy"
-        if site_path.exists() and bg_path.exists():
-            scores = SiteScores(pd.read_parquet(site_path), np.load(bg_path))
-        else:
-            scores = score_sites(model, pairs["mirna"].tolist(), pairs["target"].tolist(),
-                                 GeneSettings(noncanonical=noncanonical, batch_size=512))
-            scores.sites.to_parquet(site_path)
-            np.save(bg_path, scores.background)
-        elapsed = time.time() - t
-        X = site_features(scores, lengths)
-        best = summarise(scores, pairs["target"].tolist(), None)["probability"].to_numpy()
-        print(fmt(f"{label}: best site (uncalibrated)", [metrics(y, best)])
-              + f"   [{len(scores.sites):,} sites, {elapsed:.0f} s]")
-        oof = [cross_val_predict(X, y, FEATURES, k=args.folds, seed=s, l2=L2, nonnegative=EVIDENCE_FEATURES)
-               for s in range(args.repeats)]
-        rows = [metrics(y, p) for p in oof]
-        print(fmt(f"{label}: aggregator, CV", rows))
-        if noncanonical:
-            grouped = grouped_cv(X, y, pd.factorize(pairs["mirna"])[0], args.folds, args.repeats)
-            print(fmt(f"{label}: aggregator, CV grouped by miRNA", grouped))
-            if not args.no_diagnostics:
-                diagnostics(X, y, oof, pairs, meta, args)
-        if args.fit_out is not None:
-            name = calibrator_key(args.name or meta["name"], noncanonical)
-            cal = fit_logistic(X, y, FEATURES, l2=L2, nonnegative=EVIDENCE_FEATURES)
-            cal.info.update({"model": name, "weights_key": key, "data": args.data.name,
-                             "cv_auroc": round(float(np.mean([r["AUROC"] for r in rows])), 4),
-                             "cv_balanced_accuracy": round(float(np.mean([r["bal_acc"] for r in rows])), 4)})
-            existing = load_calibrators(args.fit_out) if args.fit_out.exists() else {}
-            existing[name] = cal
-            save_calibrators(existing, args.fit_out, note="gene-level aggregators fitted on the miRAW gene-level "
-                             "development pairs only (benchmarks/bench_gene_level.py --fit-out)")
-            print(f"fitted on all {len(y):,} pairs -> {args.fit_out} [{name}]")
-
-    if args.throughput_nt > 0:
-        throughput(model, pairs, args.throughput_nt)
+    models = {name: load_model(name, with_meta=True) for name in args.models.split(",")}
+    section_a(models, args.mirnas, args.per_mirna)
+    section_b(models)
+    if not args.skip_functional:
+        section_c(models.get("pairing", (load_model("pairing"), None))[0])
+    section_d(models, args.throughput_utrs)
     return 0
 
 
-def diagnostics(X, y, oof: list[np.ndarray], pairs: pd.DataFrame, meta: dict, args) -> None:
-    """The diagnostic lines of the module doc (all cross-validated with the same folds as the aggregator, whose
-    out-of-fold probabilities per repeat are ``oof``)."""
-    mirna = pd.factorize(pairs["mirna"])[0]
-    cv = (lambda Xm, feats: [metrics(y, cross_val_predict(Xm, y, feats, k=args.folds, seed=s, l2=L2,
-                                                          nonnegative=tuple(f for f in feats
-                                                                            if f in EVIDENCE_FEATURES)))
-                             for s in range(args.repeats)])
-    parts = [grouped_auroc(y, p, mirna) for p in oof]
-    share = parts[0]["within_share"]
-    print(f"{'diagnostic: aggregator AUROC by miRNA':48s} within one miRNA "
-          f"{np.mean([p['within'] for p in parts]):.4f} ({share:.2%} of the positive-negative comparisons, "
-          f"{parts[0]['n_within']:,}), across miRNAs {np.mean([p['between'] for p in parts]):.4f}")
-    background = [f for f in FEATURES if f.startswith("background_")]
-    cols = [FEATURES.index(f) for f in background]
-    print(fmt("diagnostic: miRNA only (background, no UTR), CV", cv(X[:, cols], tuple(background))))
-    print(fmt("diagnostic: + miRNA label rate (target enc.), CV", target_encoded_cv(X, y, mirna, args)))
-    name = args.provenance_data or meta.get("card", {}).get("data")
-    try:
-        from mirlens.data.datasets import load_dataset
-
-        train = load_dataset(name, part="train")
-    except Exception as exc:  # noqa: BLE001 - a diagnostic: say why it is skipped and go on
-        print(f"diagnostic: provenance lookup skipped (training data {name!r}: {exc})")
-        return
-    P, names = provenance_features(pairs, train)
-    print(fmt("diagnostic: provenance lookup, no sequence, CV", cv(P, names))
-          + f"   [{name!r} training rows]")
-
-
-def target_encoded_cv(X, y, mirna, args) -> list[dict]:
-    """CV of the aggregator with one more feature: the smoothed log-odds of a positive label among the pairs of the
-    same miRNA in the fitting folds (computed out-of-fold inside the fitting folds too, so that no pair sees its
-    own label)."""
-    def rate(fit_rows, rows, alpha=2.0):
-        n_pos = np.bincount(mirna[fit_rows], weights=y[fit_rows], minlength=mirna.max() + 1)
-        n = np.bincount(mirna[fit_rows], minlength=mirna.max() + 1)
-        prior = y[fit_rows].mean()
-        m = mirna[rows]
-        return np.log((n_pos[m] + alpha * prior) / (n[m] - n_pos[m] + alpha * (1 - prior)))
-
-    feats = FEATURES + ("mirna_label_rate",)
-    rows = []
-    for seed in range(args.repeats):
-        fold = stratified_folds(y, args.folds, seed)
-        out = np.empty(len(y))
-        for f in range(args.folds):
-            fit, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-            inner = stratified_folds(y[fit], args.folds, seed + 1000)
-            te_fit = np.empty(len(fit))
-            for g in range(args.folds):
-                te_fit[inner == g] = rate(fit[inner != g], fit[inner == g])
-            cal = fit_logistic(np.column_stack([X[fit], te_fit]), y[fit], feats, l2=L2,
-                               nonnegative=EVIDENCE_FEATURES)
-            out[test] = cal.predict(np.column_stack([X[test], rate(fit, test)]))
-        rows.append(metrics(y, out))
-    return rows
-
-
-def provenance_features(pairs: pd.DataFrame, train: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Sequence-blind features: log(1 + count) of the pair's miRNA (by sequence) and gene (by id) among the
-    positive and the negative rows of a site-level training table."""
-    cols, names = [], []
-    for key, pair_key in (("mirna", "mirna"), ("target_id", "target_id")):
-        for label in (1, 0):
-            counts = train.loc[train["label"] == label, key].value_counts()
-            cols.append(np.log1p(pairs[pair_key].map(counts).fillna(0).to_numpy(dtype=np.float64)))
-            names.append(f"{'mirna' if key == 'mirna' else 'gene'}_{'positive' if label else 'negative'}_rows")
-    return np.column_stack(cols), tuple(names)
-
-
-def grouped_cv(X, y, groups, k, repeats) -> list[dict]:
-    """CV where all pairs of a miRNA fall in the same fold (folds balanced by pair count, not stratified)."""
-    rows = []
-    uniq = np.unique(groups)
-    for seed in range(repeats):
-        rng = np.random.default_rng(seed)
-        fold_of = dict(zip(uniq, rng.permutation(len(uniq)) % k))
-        fold = np.array([fold_of[g] for g in groups])
-        out = np.empty(len(y))
-        for f in range(k):
-            test = fold == f
-            cal = fit_logistic(X[~test], y[~test], FEATURES, l2=L2, nonnegative=EVIDENCE_FEATURES)
-            out[test] = cal.predict(X[test])
-        rows.append(metrics(y, out))
-    return rows
-
-
-def throughput(model, pairs: pd.DataFrame, n_nt: int) -> None:
-    """Time the whole gene-level pipeline for one miRNA against real UTRs (unique dev UTRs, repeated if needed),
-    with and without non-canonical candidates."""
-    for noncanonical in (True, False):
-        _throughput(model, pairs, n_nt, noncanonical)
-
-
-def _throughput(model, pairs: pd.DataFrame, n_nt: int, noncanonical: bool) -> None:
-    utrs = pairs.drop_duplicates("target_id")["target"].tolist()
-    chosen, total, i = [], 0, 0
-    while total < n_nt:
-        chosen.append(utrs[i % len(utrs)])
-        total += len(chosen[-1])
-        i += 1
-    mirna = "UGAGGUAGUAGGUUGUAUAGUU"  # hsa-let-7a-5p
-    t = time.time()
-    settings = GeneSettings(noncanonical=noncanonical, batch_size=512)
-    scores = score_sites(model, [mirna] * len(chosen), chosen, settings)
-    summarise(scores, chosen, None)
-    dt = time.time() - t
-    rate = total / dt
-    full = 30_000 * 1_500
-    mode = "all candidates" if noncanonical else "canonical only"
-    print(f"throughput ({mode}): {len(chosen):,} UTRs, {total:,} nt, {len(scores.sites):,} candidate sites "
-          f"in {dt:.1f} s -> {rate:,.0f} UTR nt/s ({len(scores.sites) / dt:,.0f} windows/s); "
-          f"30,000 UTRs x 1,500 nt = {full / 1e6:.0f} M nt -> ~{full / rate / 60:.1f} min ({full / rate:.0f} s) "
-          f"for one miRNA "
-          f"(torch threads {torch.get_num_threads()})")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

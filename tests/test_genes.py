@@ -248,9 +248,11 @@ def test_predict_genes_command_writes_rows_in_order(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out, sep="\t")
     assert table["target_id"].tolist() == ["g1", "g2", "g0"]
-    assert "2 labelled pairs (1 positive): AUROC" in " ".join(result.output.split())
-    assert {"probability", "n_sites", "best_start", "best_end", "best_type", "best_site_probability",
-            "best_sites", "is_target"} <= set(table.columns)
+    assert "2 labelled pairs (1 positive): AUROC of miraw_probability" in " ".join(result.output.split())
+    # the paper-protocol pipeline: its miRAW probability and best window sites beside the gene-table columns
+    assert {"miraw_probability", "probability", "ranking_score", "rank", "n_sites", "best_site_probability",
+            "best_sites", "is_target", "sites"} <= set(table.columns)
+    assert (table["is_target"] == (table["miraw_probability"] > 0.5)).all()
 
 
 def test_label_summary_splits_the_auroc_by_mirna():
@@ -259,7 +261,10 @@ def test_label_summary_splits_the_auroc_by_mirna():
     table = pd.DataFrame({"mirna_id": ["a", "a", "a", "b", "b", "c"], "label": [1, 1, 0, 0, 0, None],
                           "probability": [0.6, 0.7, 0.8, 0.1, 0.2, 0.9]})
     text = label_summary(table, 0.5)
-    assert text.startswith("5 labelled pairs (2 positive): AUROC 0.6667, balanced accuracy 0.8333 (threshold 0.5)")
+    assert text.startswith("5 labelled pairs (2 positive): AUROC of probability 0.6667, balanced accuracy 0.8333 "
+                           "(threshold 0.5)")
+    called = label_summary(table.assign(is_target=[True, False, False, False, False, True]), 0.5)
+    assert "balanced accuracy 0.7500 (is_target)" in called  # positives 1 of 2 called, negatives 3 of 3 not
     assert "Within one miRNA AUROC 0.0000 (33.3% of the positive-negative comparisons), across miRNAs 1.0000." in text
     assert "mostly measures" not in text
     assert label_summary(table.assign(label=1), 0.5) == ""  # one class: nothing to say

@@ -278,9 +278,6 @@ def test_predict_genes_html_runs_the_details_then_the_page(tmp_path, monkeypatch
     assert ".html" in res.output and not out2.exists()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="predict-genes does not write the sites table (STEM.sites.tsv) yet; remove this mark when "
-                          "it does")
 def test_predict_genes_html_on_the_examples(tmp_path):
     """The issue's end-to-end check on the real predict-genes output: the five planted pairs on top, both let-7a 8mers
     of the two-site UTR with their miRanda duplexes, and the page."""
@@ -290,6 +287,7 @@ def test_predict_genes_html_on_the_examples(tmp_path):
     genes = read_table(out)
     top = genes.sort_values("probability", ascending=False, kind="stable").head(5)
     assert set(zip(top["mirna_id"], top["target_id"])) == PLANTED and top["is_target"].all()
+    assert genes["is_target"].sum() == 5 and (genes[genes["is_target"]]["rank"] <= 2).all()
     details = pd.read_parquet(sidecar(out, "details"))
     two = details[(details["mirna_id"] == "hsa-let-7a-5p") & (details["target_id"] == "UTR_let7_two_sites")]
     eights = two[two["type"] == "8mer"]

@@ -118,8 +118,8 @@ def evaluate_functional_cmd(
 ) -> None:
     import numpy as np
 
-    from mirlens.evaluation.functional import (SEED_WEIGHTS, calibration_summary, cross_validate, scored_metrics,
-                                               summary)
+    from mirlens.evaluation.functional import SEED_WEIGHTS, calibration_summary, scored_metrics, summary
+    from mirlens.evaluation.functional import cross_validate as leave_family_out
     from mirlens.genes.repression import CANONICAL_KEY, PAIRING_KEY, load_repression
     from mirlens.report.figures import plot_functional, plot_reliability
     from mirlens.tables import write_table
@@ -140,9 +140,9 @@ def evaluate_functional_cmd(
         families = {d.family for d in pairing}
         if len(families) < 2:
             raise InputError("--cross-validate needs experiments of at least two seed families")
-        cv = cross_validate(pairing, kind=PAIRING_KEY)
+        cv = leave_family_out(pairing, kind=PAIRING_KEY)
         scores["repression (leave-one-family-out)"] = cv.scores
-        scores["canonical (leave-one-family-out)"] = cross_validate(canonical, kind=CANONICAL_KEY).scores
+        scores["canonical (leave-one-family-out)"] = leave_family_out(canonical, kind=CANONICAL_KEY).scores
         calibration = calibration_summary(pairing, cv.probability)
     per = scored_metrics(canonical, {k: v for k, v in scores.items()})
     for name in model or []:

@@ -112,9 +112,9 @@ def _open_store(work: Path, params: dict):
 
 
 def label_summary(table: pd.DataFrame, threshold: float, column: str = "probability") -> str:
-    """One paragraph of metrics over the rows that carry a label (empty when fewer than both classes): AUROC,
-    balanced accuracy at the threshold, and the AUROC split into comparisons within one miRNA and across miRNAs
-    (:func:`mirlens.evaluation.metrics.grouped_auroc`)."""
+    """One paragraph of metrics over the rows that carry a label (empty when fewer than both classes): AUROC of
+    ``column``, the balanced accuracy of ``is_target`` (of ``column > threshold`` without that column), and the AUROC
+    split into comparisons within one miRNA and across miRNAs (:func:`mirlens.evaluation.metrics.grouped_auroc`)."""
     if "label" not in table:
         return ""
     known = table[table["label"].notna()]
@@ -122,8 +122,15 @@ def label_summary(table: pd.DataFrame, threshold: float, column: str = "probabil
     if len(set(y)) < 2:
         return ""
     m = binary_metrics(y, known[column].to_numpy(), threshold)
-    text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive), {column}: AUROC {m['auroc']:.4f}, balanced "
-            f"accuracy {(m['sensitivity'] + m['specificity']) / 2:.4f} (threshold {threshold:g}). ")
+    if "is_target" in known:
+        call = known["is_target"].astype(bool).to_numpy()
+        balanced = (call[y == 1].mean() + (~call[y == 0]).mean()) / 2
+        how = "is_target"
+    else:
+        balanced = (m["sensitivity"] + m["specificity"]) / 2
+        how = f"threshold {threshold:g}"
+    text = (f"{len(known):,} labelled pairs ({int(y.sum()):,} positive): AUROC of {column} {m['auroc']:.4f}, "
+            f"balanced accuracy {balanced:.4f} ({how}). ")
     if "mirna_id" not in known:
         return text
     split = grouped_auroc(y, known[column].to_numpy(), known["mirna_id"].astype(str).to_numpy())

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mirlens.cli.annotation import (CacheDirOpt, GenesOpt, GtfOpt, ReleaseOpt, SpeciesOpt, TranscriptFastaOpt,
                                     TranscriptsOpt, check_gene_options)
@@ -229,6 +230,18 @@ def predict(
                       f"{n_grid - len(windows):,} without a candidate site "
                       f"({(n_grid - len(windows)) / max(n_grid, 1):.1%})", highlight=False)
     summary = gene_summary(windows, threshold, min_sites)
+    from mirlens.predict.utr_pass import is_pairing
+
+    if is_pairing(net) and len(summary):
+        # the gene-level call of predict-genes: a site the model calls, by its card's site and UTR thresholds
+        from mirlens.genes.table import utr_calls
+
+        with progress_bar("calling sites on whole targets", len(mirnas) * n_targets) as advance:
+            calls = utr_calls(net, meta, mirnas, targets, progress=lambda n: advance(n * len(mirnas)))
+        summary = summary.merge(calls, on=["mirna_id", "target_id"], how="left", sort=False)
+        summary["is_target"] = summary["site_call"].fillna(False).astype(bool) & (
+            summary["n_called_sites"].fillna(0) >= min_sites)
+        summary = summary.drop(columns=["site_call"])
     if utrs is not None:
         from mirlens.data.annotation import add_gene_columns
 
@@ -244,9 +257,11 @@ def predict(
         write_table(table, output, None if out_format == OutFormat.auto else out_format.value)
     shutil.rmtree(work, ignore_errors=True)
     n_called = int(summary["is_target"].sum()) if len(summary) else 0
-    console.print(f"{len(windows):,} windows, {int((windows['probability'] > threshold).sum()):,} sites, "
-                  f"{n_called:,} of {len(summary):,} (miRNA, target) pairs called targets "
-                  f"(model {meta['name']!r}) -> {output}, {genes_path}")
+    how = (" (a site the model calls on the whole target, as predict-genes)" if is_pairing(net) else "")
+    console.print(f"{len(windows):,} windows, {int((windows['probability'] > threshold).sum()):,} above the "
+                  f"window threshold, {n_called:,} of {len(summary):,} (miRNA, target) pairs called targets{how} "
+                  f"(model {escape(str(meta['name']))!r}) -> {escape(str(output))}, {escape(str(genes_path))}",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Gene-level prediction: is this whole 3'UTR a target of this miRNA?
+"""The paper-protocol gene-level pipeline (miTAR models): is this whole 3'UTR a target of this miRNA?
 
 Pipeline, per block of UTRs that share a miRNA (vectorised with numpy; only the model runs in batches):
 
@@ -26,7 +26,7 @@ from mirlens.errors import InputError, ModelFileError
 from mirlens.genes.aggregate import FEATURES, background_stats, features, group_count, group_max
 from mirlens.genes.calibrate import LogisticCalibrator, calibrator_key, load_calibrators, weights_key
 from mirlens.genes.context import CONTEXT_COLUMNS, CONTEXT_REACH, site_context
-from mirlens.genes.repression import RepressionModel, load_repression
+from mirlens.genes.repression import CANONICAL_KEY, RepressionModel, load_repression
 from mirlens.genes.sites import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES, find_sites_tokens
 from mirlens.genes.windows import N_BACKGROUND, background_windows, default_offsets, site_windows
 from mirlens.model.architecture import MiTAR
@@ -276,7 +276,7 @@ def calibrator_for(model: MiTAR, model_name: str | None, noncanonical: bool = Tr
             return other, ""
     if cal is not None:
         return None, (f"the gene-level calibrator for {key!r} was fitted on other weights than this model's "
-                      "(refit it with benchmarks/bench_gene_level.py --fit-out)")
+                      "(refit it with benchmarks/bench_miraw_gene_level.py --fit-out)")
     return None, f"no gene-level calibrator was fitted for model {key!r}"
 
 
@@ -362,7 +362,7 @@ def predict_genes(
     if isinstance(repression, str):
         if repression != "auto":
             raise ValueError(f"repression must be 'auto', None or a RepressionModel, not {repression!r}")
-        repression = load_repression()
+        repression = load_repression(kind=CANONICAL_KEY)
     mirnas = pairs["mirna"].tolist()
     utrs = pairs["target"].tolist()
     sites = score_sites(model, mirnas, utrs, settings, names=pair_names(pairs), progress=progress)

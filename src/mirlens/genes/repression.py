@@ -266,7 +266,6 @@ def fit_repression(sites: pd.DataFrame, log2fc: np.ndarray, *, features: tuple[s
 def fit_calibration(scores: np.ndarray, down: np.ndarray, *, scale: float = CALIBRATION_SCALE) -> Calibration:
     """Logistic regression of ``down`` (0/1) on ``log1p(scale * score)`` (maximum likelihood, unweighted: the
     probability keeps the base rate of the experiments it was fitted on)."""
-    from scipy.optimize import minimize
     from scipy.special import expit
 
     down = np.asarray(down, dtype=np.float64)
@@ -274,13 +273,14 @@ def fit_calibration(scores: np.ndarray, down: np.ndarray, *, scale: float = CALI
         raise ValueError("calibration needs genes that went down and genes that did not")
     x = np.log1p(scale * np.maximum(np.asarray(scores, dtype=np.float64), 0.0))
     X = np.column_stack([np.ones_like(x), x])
-
-    def loss(w):
-        z = X @ w
-        return (np.logaddexp(0.0, z) - down * z).sum() / len(z), X.T @ (expit(z) - down) / len(z)
-
     base = down.mean()
-    w = minimize(loss, np.array([np.log(base / (1 - base)), 0.0]), jac=True, method="L-BFGS-B").x
+    w = np.array([np.log(base / (1 - base)), 0.0])
+    for _ in range(100):  # Newton's method (iteratively reweighted least squares): two parameters, exact
+        p = expit(X @ w)
+        step = np.linalg.solve((X * (p * (1 - p))[:, None]).T @ X + 1e-12 * np.eye(2), X.T @ (down - p))
+        w += step
+        if np.abs(step).max() < 1e-10:
+            break
     return Calibration(float(w[0]), float(w[1]), float(scale))
 
 

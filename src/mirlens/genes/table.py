@@ -74,16 +74,20 @@ def gene_models(meta: dict, repression: RepressionModel | None = None) -> GeneMo
 
 
 def check_pairs(pairs: pd.DataFrame, mirna_slot: int) -> None:
-    names = pairs["mirna_id"].astype(str).to_numpy() if "mirna_id" in pairs else None
-    for i, (m, u) in enumerate(zip(pairs["mirna"], pairs["target"])):
-        where = f"{names[i]} / {pairs['target_id'].iloc[i]}" if names is not None and "target_id" in pairs \
-            else f"pair {i + 1}"
-        if not m or not u:
-            raise InputError("empty sequence", record=where)
-        if len(m) < MIN_MIRNA_LEN:
-            raise InputError(f"miRNA is {len(m)} nt; seed-match typing needs at least {MIN_MIRNA_LEN}", record=where)
-        if len(m) > mirna_slot:
-            raise InputError(f"miRNA is {len(m)} nt; the model allows at most {mirna_slot}", record=where)
+    """One-line errors naming the pair (file, line, ids) for sequences the gene level cannot take."""
+    from mirlens.predict.score import pair_names
+
+    names = pair_names(pairs)
+    mirna_len = pairs["mirna"].str.len().to_numpy()
+    target_len = pairs["target"].str.len().to_numpy()
+    for bad, why in ((target_len == 0, lambda i: "empty 3'UTR"), (mirna_len == 0, lambda i: "empty miRNA"),
+                     (mirna_len < MIN_MIRNA_LEN, lambda i: f"miRNA is {mirna_len[i]} nt; seed-match typing needs "
+                                                           f"at least {MIN_MIRNA_LEN}"),
+                     (mirna_len > mirna_slot, lambda i: f"miRNA is {mirna_len[i]} nt; the model allows at most "
+                                                        f"{mirna_slot}")):
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(why(i), record=names[i])
 
 
 def site_label(anchor: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,3 +289,49 @@ def paper_gene_table(model, pairs: pd.DataFrame, meta: dict, *, threshold: float
         key = np.lexsort((genes["rank"].to_numpy(), codes))
         genes = genes.iloc[key].reset_index(drop=True)
     return genes, sites
+
+
+def utr_calls(model, meta: dict, mirnas, targets_fasta, *, block: int = 2000,
+              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """The gene-level call of every (miRNA, target) of a scan (``mirnas``: FASTA records; the targets streamed from
+    a FASTA file in blocks): ``mirna_id``, ``target_id``, ``n_called_sites`` (sites the site model calls),
+    ``best_site_logit`` and ``site_call`` (the UTR holds a called site: the ``is_target`` of ``predict-genes``).
+    ``progress(n)`` gets the targets of each finished block."""
+    from mirlens.data.fasta import iter_fasta
+
+    rule = CallRule.from_card(meta)
+    rows = []
+    batch: list = []
+
+    def flush() -> None:
+        seqs = [t.seq for t in batch]
+        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        for m in mirnas:
+            sites = site_calls(model, m.seq, seqs)
+            pair = sites["utr"].to_numpy(np.int64)
+            logit = sites["site_logit"].to_numpy(np.float64)
+            best = np.full(len(seqs), -np.inf)
+            np.maximum.at(best, pair, logit)
+            called = np.bincount(pair[logit > rule.site_logit], minlength=len(seqs))
+            hit = np.zeros(len(seqs), dtype=bool)
+            hit[pair[logit > rule.utr_threshold(lengths[pair])]] = True
+            rows.append(pd.DataFrame({"mirna_id": m.id, "target_id": [t.id for t in batch],
+                                      "n_called_sites": called, "best_site_logit": np.where(np.isfinite(best), best,
+                                                                                            np.nan),
+                                      "site_call": hit}))
+        if progress is not None:
+            progress(len(batch))
+
+    for rec in iter_fasta(targets_fasta, allow_bare=True):
+        batch.append(rec)
+        if len(batch) == block:
+            flush()
+            batch = []
+    if batch:
+        flush()
+    if not rows:
+        return pd.DataFrame(columns=["mirna_id", "target_id", "n_called_sites", "best_site_logit", "site_call"])
+    out = pd.concat(rows, ignore_index=True)
+    # miRNA-major, as the scan's summary
+    order = {m.id: i for i, m in enumerate(mirnas)}
+    return out.sort_values("mirna_id", key=lambda s: s.map(order), kind="stable", ignore_index=True)
