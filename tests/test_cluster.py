@@ -98,21 +98,21 @@ def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_p
     from mirlens.cluster import jobs
     from mirlens.cluster.engine import ModelRef
     from mirlens.explain import PairSet, run_scan
-    from mirlens.genes.predict import GeneSettings, predict_genes
+    from mirlens.genes.table import gene_table
 
-    monkeypatch.setattr(jobs, "GENE_PAIRS_PER_TASK", 7)
+    monkeypatch.setattr(jobs, "GENE_PAIRS_PER_TASK", 2)  # several parts per miRNA: ranks over the whole table
     pairs = pairs_from_fasta(example_path("mirnas.fa"), example_path("utrs.fa"))
     for col in ("gene_id", "gene_name", "transcript_id"):  # as `--genes` pair tables carry them
         pairs[col] = pairs["target_id"] + "/" + col
-    net = load_model("miraw")
-    here = predict_genes(net, pairs, GeneSettings())
-    there = jobs.genes_on_cluster(client, ModelRef.of("miraw"), net, pairs, tmp_path / "genes", GeneSettings(),
-                                  model_name="miraw")
+    pairing, meta = load_model("pairing", with_meta=True)
+    here, here_sites = gene_table(pairing, pairs, meta, sort="rank")
+    there, there_sites = jobs.genes_on_cluster(client, ModelRef.of("pairing"), pairing, pairs, tmp_path / "genes",
+                                               meta, sort="rank")
     pd.testing.assert_frame_equal(there, here)
+    pd.testing.assert_frame_equal(there_sites, here_sites)
     assert there.columns[3:6].tolist() == ["gene_id", "gene_name", "transcript_id"]
-    assert (there["gene_name"] == pairs["target_id"] + "/gene_name").all()
+    assert set(there["gene_name"]) == set(pairs["target_id"] + "/gene_name")
 
-    pairing = load_model("pairing")
     from mirlens.predict.scan import parse_sites
 
     settings = ScanSettings(step=5, targets_per_chunk=2, sites=parse_sites("8mer,7mer,noncanonical"))
