@@ -145,7 +145,10 @@ def section_c(site_model) -> None:
               f"{m.loc['hct116', 'top100_delta']:.3f} | {brier} |")
     stats, rel = briers["repression `pairing` (default; tie-free)"]
     print("\nReliability of the `pairing` probability (held-out families, HeLa):\n")
-    print(rel.to_markdown(index=False, floatfmt=".4f") if hasattr(rel, "to_markdown") else rel.to_string())
+    print("| probability bin | genes | mean predicted | observed down |")
+    print("|---|---|---|---|")
+    for r in rel.itertuples():
+        print(f"| {r.bin_low:g}-{r.bin_high:g} | {r.n_genes:,} | {r.predicted:.4f} | {r.observed:.4f} |")
 
 
 def section_d(models, n_utrs: int) -> None:
@@ -159,11 +162,24 @@ def section_d(models, n_utrs: int) -> None:
           "GFLOP/s now\n")
     print("| model | seconds | UTR nt/s | a 30,000 x 1,500-nt transcriptome per miRNA |")
     print("|---|---|---|---|")
-    for name, (net, meta) in models.items():
-        t = time.perf_counter()
-        answer(net, meta, pairs)
-        dt = time.perf_counter() - t
-        print(f"| `{name}` | {dt:.1f} | {n_nt / dt:,.0f} | {45e6 / (n_nt / dt):.0f} s |")
+    from mirlens.genes.predict import GeneSettings, predict_genes
+
+    runs = {f"`{name}`": (lambda net=net, meta=meta: answer(net, meta, pairs)) for name, (net, meta) in models.items()}
+    if "pairing" in models:  # the gene-level pipeline before this answer (candidate-site windows), same model
+        def previous(net=models["pairing"][0]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                predict_genes(net, pairs, GeneSettings(), repression=None)
+
+        runs["`pairing`, previous pipeline (site windows, miRAW calibrator)"] = previous
+    best = {k: float("inf") for k in runs}
+    for _ in range(2):  # alternating rounds, best of each
+        for name, run in runs.items():
+            t = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t)
+    for name, dt in best.items():
+        print(f"| {name} | {dt:.1f} | {n_nt / dt:,.0f} | {45e6 / (n_nt / dt):.0f} s |")
 
 
 def main(argv=None) -> int:
