@@ -21,7 +21,7 @@ from mirlens.data.fasta import FastaRecord, read_fasta
 from mirlens.errors import InputError
 from mirlens.model.pairing import PairingConfig, PairingModel
 from mirlens.model.store import load_model, save_model
-from mirlens.predict.scan import ScanSettings, _scan_block, check_windows, mirna_prefix, scan
+from mirlens.predict.scan import ScanSettings, _scan_block, check_windows, mirna_prefix, scan, scan_pass
 from mirlens.predict.score import score_pair_table, score_tokens
 from mirlens.predict.utr_pass import UtrPass, padded_window_logits
 from mirlens.predict.windows import window_starts
@@ -122,7 +122,7 @@ def test_every_anchor_equals_the_model_on_real_utrs(net, real_utrs):
         assert torch.allclose(block.combine[a:a + len(want)], want, atol=1e-5)
 
 
-@pytest.mark.parametrize("step", [1, 15])
+@pytest.mark.parametrize("step", [1, 2, 15])
 def test_window_logits_equal_an_independent_computation(random_net, net, real_utrs, step):
     rng = np.random.default_rng(step)
     cases = [(random_net, LET7, [random_utr(rng, n) for n in (20, 50, 64, 400, 1500)]),
@@ -131,7 +131,7 @@ def test_window_logits_equal_an_independent_computation(random_net, net, real_ut
     for model, mirna, utrs in cases:
         slot = model.config.target_slot
         starts = [window_starts(len(u), slot, step) for u in utrs]
-        for kw in ({}, {"before": 0, "after": 0}, {"tile": 50}):
+        for kw in ({}, {"before": 0, "after": 0}, {"tile": 50}, {"group": 1}, {"group": 4}):
             got = UtrPass(model, mirna, **kw).window_logits(utrs, starts)
             for utr, s, g in zip(utrs, starts, got):
                 want = independent_windows(model, mirna, utr, s)
@@ -202,6 +202,40 @@ def test_on_block_hands_over_the_features_of_the_same_pass(random_net):
     assert seen == [[0, 1], [2]]  # two blocks of at most 800 nt
     for utr, s, g in zip(utrs, starts, got):
         np.testing.assert_allclose(g, independent_windows(random_net, MIR21, utr, s), atol=1e-5)
+
+
+def test_a_scan_block_hands_its_pass_to_a_callback(net, real_utrs):
+    """What a gene-level call in the same pass needs: each block's features, its UTRs and their window logits."""
+    recs = [FastaRecord(f"u{i}", "", text(u), 1, 1) for i, u in enumerate(real_utrs)]
+    rec = FastaRecord("let-7", "", LET7, 1, 1)
+    utr_pass = scan_pass(net, LET7, before=None, after=None)  # site windows may start before a UTR
+    seen = {}
+
+    def on_block(block, logits):
+        for w, u in enumerate(block.utrs):
+            anchors = np.array([0, 7, int(block.lengths[w]) - 1])
+            seen[recs[u].id] = (logits[w], utr_pass.site_logits_in(block, w, anchors))
+
+    settings = ScanSettings(step=15)
+    table = _scan_block(net, rec, mirna_prefix(LET7), None, recs, settings, utr_pass, on_block=on_block)
+    plain = _scan_block(net, rec, mirna_prefix(LET7), None, recs, settings, scan_pass(net, LET7))
+    np.testing.assert_allclose(table["probability"], plain["probability"], atol=1e-6)
+    assert sorted(seen) == sorted(r.id for r in recs)
+    for i, utr in enumerate(real_utrs):
+        logits, sites = seen[f"u{i}"]
+        rows = table["target_id"] == f"u{i}"
+        np.testing.assert_allclose(1 / (1 + np.exp(-logits)), table.loc[rows, "probability"], atol=1e-6)
+        starts = np.array([0, 7, len(utr) - 1]) - 45
+        front = 45
+        want = independent_windows(net, LET7, np.concatenate([np.zeros(front, np.uint8), utr,
+                                                              np.zeros(60, np.uint8)]), starts + front)
+        np.testing.assert_allclose(sites, want, atol=1e-5)
+    # a block whose windows were all filtered out (--sites) still reaches the callback
+    seen.clear()
+    none = ScanSettings(step=15, sites=(0,))
+    empty = _scan_block(net, rec, mirna_prefix(LET7), None, [FastaRecord("x", "", "ACGU" * 30, 1, 1)], none,
+                        utr_pass, on_block=on_block)
+    assert len(empty) == 0 and list(seen) == ["u0"]
 
 
 def test_padded_window_logits_are_the_window_path(net, real_utrs):
@@ -313,3 +347,14 @@ def test_pairing_model_saved_and_loaded_scans_the_same(tmp_path, random_net):
     s = window_starts(300, 50, 1)
     assert np.array_equal(UtrPass(loaded, LET7).window_logits([utr], [s])[0],
                           UtrPass(random_net, LET7).window_logits([utr], [s])[0])
+
+
+def test_grid_size_counts_the_window_grid():
+    from mirlens.predict.scan import grid_size
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        length, window, step = int(rng.integers(1, 400)), int(rng.integers(1, 60)), int(rng.integers(1, 30))
+        block = [FastaRecord("a", "", "A" * length, 1, 1), FastaRecord("b", "", "C" * (length // 2 + 1), 1, 1)]
+        want = sum(len(window_starts(len(r.seq), window, step)) for r in block)
+        assert grid_size(block, window, step) == want, (length, window, step)

@@ -71,12 +71,14 @@ def uses_context(model, settings: ScanSettings) -> bool:
     return is_pairing(model) and check_windows(settings.windows) == "context"
 
 
-def scan_pass(model, mirna: str):
-    """The whole-UTR pass a scan uses for one miRNA: windows of the grid only (no reach before a UTR or past its
-    last window, so the UTRs of a block sit closer together)."""
+def scan_pass(model, mirna: str, *, before: int = 0, after: int = 0):
+    """The whole-UTR pass a scan uses for one miRNA. By default it reaches only the windows of the grid (no window
+    before a UTR or past its last window, so the UTRs of a block sit closer together); a caller that reads more off
+    the same pass (site windows, which may start up to ``slot - 5`` nt before a UTR: ``before=None, after=None``
+    for a whole pool each way) widens it."""
     from mirlens.predict.utr_pass import UtrPass
 
-    return UtrPass(model, mirna, before=0, after=0)
+    return UtrPass(model, mirna, before=before, after=after)
 
 
 def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
@@ -136,14 +138,16 @@ def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np
 
 def _scan_block(
     model: MiTAR, mirna: FastaRecord, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
-    settings: ScanSettings, utr_pass=None,
+    settings: ScanSettings, utr_pass=None, on_block=None,
 ) -> pd.DataFrame:
     """Window table of one miRNA on a block of targets: with ``utr_pass`` (a :class:`mirlens.predict.utr_pass.
     UtrPass`, pairing family with context windows) every window is scored from one pass over its UTR; for miTAR
     models, windows that overlap densely share their target steps (:class:`SlidingScorer`), sparse ones are scored
     row by row — whichever costs fewer operations; padded pairing windows are scored row by row. With
     ``settings.sites`` only the windows holding a candidate site are scored and listed (they keep their number in
-    the full grid)."""
+    the full grid). ``on_block(block, logits)`` (with ``utr_pass`` only) is handed every block of the pass with its
+    anchor features and the window logits of its UTRs (:meth:`mirlens.predict.utr_pass.UtrPass.window_logits`;
+    ``block.utrs`` index ``targets``), so that more can be read off the same pass."""
     window = model.config.target_slot
     mirna_tok = tokenize(mirna.seq) if settings.sites is not None else None
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
@@ -161,11 +165,11 @@ def _scan_block(
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
-    if n_windows == 0:
-        prob = np.zeros(0, dtype=np.float32)
-    elif utr_pass is not None:
-        logits = np.concatenate(utr_pass.window_logits(seqs, starts_per))
+    if utr_pass is not None and (n_windows or on_block is not None):
+        logits = np.concatenate(utr_pass.window_logits(seqs, starts_per, on_block=on_block))
         prob = torch.sigmoid(torch.from_numpy(logits)).numpy()
+    elif n_windows == 0:
+        prob = np.zeros(0, dtype=np.float32)
     elif sliding is not None and sliding_is_cheaper(model.config, n_windows,
                                                     sum(max(len(s), window) for s in seqs)):
         prob = sliding.score(seqs, starts_per, batch_size=settings.batch_size)
@@ -275,8 +279,13 @@ def scan(
 
 
 def grid_size(block: list[FastaRecord], window: int, step: int) -> int:
-    """Windows of the full grid (every window, no site prefilter) of a block of targets."""
-    return sum(len(window_starts(len(rec.seq), window, step)) for rec in block)
+    """Windows of the full grid (every window, no site prefilter) of a block of targets: ``len(window_starts(...))``
+    counted without building the starts."""
+    if window < 1 or step < 1:
+        raise InputError(f"window ({window}) and step ({step}) must be positive")
+    lengths = np.fromiter((len(rec.seq) for rec in block), dtype=np.int64, count=len(block))
+    over = np.maximum(lengths - window, 0)
+    return int(np.sum(np.where(over > 0, -(-over // step) + 1, 1)))
 
 
 def scan_windows(store: ChunkStore, n_grid: int) -> pd.DataFrame:

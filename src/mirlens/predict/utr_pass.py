@@ -10,7 +10,7 @@ once, whatever the windows asked for. Then
 * a **window** ``[s, s + slot)`` scores ``head(max of the combine features over anchors s .. s + slot + overhang -
   1)`` -- a sliding maximum, so step 1 costs about what the default step does;
 * a **site** at anchor ``a`` (0-based index on the UTR of the nucleotide facing L1) scores the window that puts
-  ``a`` where sites sat in training (:data:`SITE_OFFSET`: ``a`` at index ``slot - 5``), :meth:`UtrPass.site_logits`;
+  ``a`` where sites sat in training (``a`` at index ``slot - SITE_TAIL``), :meth:`UtrPass.site_logits_in`;
 * every anchor has a **single-anchor score** (the head applied to that anchor's features alone), whose local peaks
   mark sites at nucleotide resolution: on site-free 3'UTRs with an 8mer written in, the peak falls
   :data:`PEAK_SHIFT` = 2 nt 3' of the 8mer's A1 position in 82% of UTRs and within 1 nt of that in all but 0.5%.
@@ -27,6 +27,18 @@ scan threshold passes 0.02% of site-free windows, but the best padded window of 
 
 Coordinates: anchors are 0-based indices on the UTR (5'->3'); anchor ``a`` may lie outside ``0 .. len - 1``
 (the miRNA hanging over the UTR's end), where the cells facing nothing read N.
+
+**How it is computed** (measured in ``benchmarks/bench_scan.py``; the combine convolution is ~80% of the time,
+everything else the remaining ~20%). The UTRs of a call are joined into blocks with N between them (just enough
+that no anchor a window pools reads a neighbour: tested) and cut into tiles of :data:`TILE` anchors that run side
+by side on the cores (:func:`mirlens.predict.threads.map_batches`, one torch thread each), so a tile's layers stay
+in the core's cache. Per tile: the diagonal layer as an ``embedding_bag`` sum of 8 table rows per anchor (24 miRNA positions; each row
+the weights of 3 miRNA positions for one triplet of target letters, the bias folded in: ~6% of the convolution's
+time, where the one-hot convolution took ~25%); the combine layer as a channels-last ``conv2d`` (no transposes);
+the window maximum as a sliding maximum by doubling (5 elementwise maxima over the tile, then 2 rows per window;
+``max_pool1d`` with stride 1 cost 40% of the convolution); relu after the maximum (they commute); the head only on
+the windows asked for. Numbers agree with the model's own layers to ~2e-6 (the table rows are summed in another
+order).
 """
 
 from __future__ import annotations
@@ -54,6 +66,9 @@ TILE = 8192
 """Anchors computed in one piece of work: the diagonal layer, the combine convolution and the window maxima of a
 tile stay in the core's cache, and tiles run side by side on the cores (:func:`mirlens.predict.threads.
 map_batches`); measured in benchmarks/bench_scan.py."""
+ROUND = 512
+"""The last tile of a block is rounded up to a multiple of this many anchors: few distinct convolution shapes, so
+oneDNN reuses its kernels (a new width costs a new one)."""
 GROUP = 3
 """miRNA positions read by one table lookup of the diagonal layer (a triplet of target letters: 125 codes)."""
 
@@ -94,7 +109,7 @@ class UtrPass:
     window grid needs neither (``before=0, after=0``: less N margin between the UTRs of a block)."""
 
     def __init__(self, model: PairingModel, mirna: str, *, block_nt: int = BLOCK_NT, before: int | None = None,
-                 after: int | None = None, tile: int = TILE):
+                 after: int | None = None, tile: int = TILE, group: int = GROUP):
         if not is_pairing(model):
             raise TypeError("the whole-UTR pass needs a pairing-family model")
         self.model = model.eval()
@@ -115,8 +130,9 @@ class UtrPass:
         prefix = encode_pairs([mirna], ["N"], 1)[0, :MIRNA_SLOT].astype(np.int64)
         row = torch.zeros(1, cfg.input_len, dtype=torch.long)
         row[0, :MIRNA_SLOT] = torch.from_numpy(prefix)
-        n_groups = -(-self.k // GROUP)
-        self.span = GROUP * n_groups
+        self.group = group = int(group)
+        n_groups = -(-self.k // group)
+        self.span = group * n_groups
         """miRNA positions covered by the lookups (a multiple of GROUP; positions beyond K weigh nothing)."""
         with torch.no_grad():
             m5 = model.mirna_5prime(row)[0]  # (K,) tokens at L1..LK, N beyond the miRNA
@@ -130,22 +146,23 @@ class UtrPass:
             per_position = torch.zeros(self.span, 5, units)
             per_position[:self.k] = kernel
             per_position[0] += model.diagonal.bias  # every anchor looks up position 1 exactly once: the bias
-            # group g reads target letters t[a - 3g - 2], t[a - 3g - 1], t[a - 3g] as one code 25 x + 5 y + z
-            code = torch.arange(5 ** GROUP)
-            x, y, z = code // 25, (code // 5) % 5, code % 5
-            g = torch.arange(n_groups)[:, None]
-            self.diag_table = (per_position[3 * g + 2, x[None]] + per_position[3 * g + 1, y[None]]
-                               + per_position[3 * g, z[None]]).reshape(-1, units).contiguous()
+            # group q reads the target letters t[a - G q - G + 1] .. t[a - G q] (G = group) as one code, the
+            # first letter the most significant base-5 digit
+            code = torch.arange(5 ** group)
+            q = torch.arange(n_groups)[:, None]
+            table = torch.zeros(n_groups, 5 ** group, units)
+            for j in range(group):
+                letter = (code // 5 ** (group - 1 - j)) % 5
+                table += per_position[group * q + group - 1 - j, letter[None]]
+            self.diag_table = table.reshape(-1, units).contiguous()
             """(groups x 125, U): the diagonal layer (bias included) as a sum of one row per group."""
             self.combine_weight = model.combine.weight.detach()[:, :, None, :].contiguous(
                 memory_format=torch.channels_last)
             self.combine_bias = model.combine.bias.detach().clone()
-        self.group_offsets = [self.span - GROUP - GROUP * q for q in range(n_groups)]
-        self.group_base = (torch.arange(n_groups) * 5 ** GROUP)[None, :]
+        self.group_offsets = [self.span - group - group * q for q in range(n_groups)]
+        self.group_base = (torch.arange(n_groups) * 5 ** group)[None, :]
         self.front = self.span - 1 + self.h
         """N tokens in front of a block: the diagonal layer of anchor -h reads this far back."""
-        # N margin between the UTRs of a block (see _layout)
-        self.margin = max(self.pool + self.cfg.overhang + self.after, self.before) + self.k + 2 * self.h
 
     # ------------------------------------------------------------------ layout
     def _reach_after(self, length: int) -> int:
@@ -181,9 +198,13 @@ class UtrPass:
 
     def _codes(self, joined: np.ndarray) -> torch.Tensor:
         """Triplet codes of the joined tokens with N around (``front`` before; after: the tile halo)."""
-        padded = np.zeros(self.front + len(joined) + self.h + self.pool + GROUP, dtype=np.int64)
+        g = self.group
+        padded = np.zeros(self.front + len(joined) + self.h + self.pool + ROUND + g, dtype=np.int64)
         padded[self.front:self.front + len(joined)] = joined
-        code = padded[:-2] * 25 + padded[1:-1] * 5 + padded[2:]
+        code = padded[:len(padded) - g + 1].copy()
+        for j in range(1, g):
+            code *= 5
+            code += padded[j:len(padded) - g + 1 + j]
         return torch.from_numpy(code)
 
     # ------------------------------------------------------------------ features
@@ -205,8 +226,16 @@ class UtrPass:
         while 2 * w <= self.pool:
             m = torch.maximum(m[:-w], m[w:])
             w *= 2
-        i = torch.from_numpy(rel)
-        return torch.maximum(m[i], m[i + (self.pool - w)])
+        if 4 * len(rel) < len(m):  # sparse windows (a step of 4 or more): two rows each
+            i = torch.from_numpy(rel)
+            return torch.maximum(m[i], m[i + (self.pool - w)])
+        full = torch.maximum(m[:len(m) - (self.pool - w)], m[self.pool - w:])  # every start of the tile
+        breaks = np.flatnonzero(np.diff(rel) != 1) + 1  # runs of consecutive starts (step 1) are slices
+        if len(breaks) > len(rel) // 64:
+            return full[torch.from_numpy(rel)]
+        runs = np.split(rel, breaks)
+        return full[int(rel[0]):int(rel[-1]) + 1] if len(runs) == 1 else torch.cat(
+            [full[int(r[0]):int(r[-1]) + 1] for r in runs])
 
     def _run(self, codes: torch.Tensor, n: int, ws: np.ndarray, keep: bool) -> tuple[np.ndarray, torch.Tensor | None]:
         """Logits of the windows at joined starts ``ws`` (sorted); with ``keep`` also every anchor's features."""
@@ -216,14 +245,16 @@ class UtrPass:
         tiles = []
         for t in range(len(bounds) - 1):
             lo, hi = int(bounds[t]), min(int(bounds[t + 1]), n)
-            if lo >= hi and not (cut[t + 1] > cut[t]):
-                continue
             w0, w1 = int(cut[t]), int(cut[t + 1])
-            if w1 == w0 and not keep:
+            if lo >= hi or (w1 == w0 and not keep):
                 continue
-            f_lo = lo if keep else int(ws[w0])
-            f_hi = max(hi if keep else 0, int(ws[w1 - 1]) + self.pool if w1 > w0 else 0)
-            tiles.append((lo, hi, f_lo, f_hi, w0, w1))
+            # every tile computes its anchors and the pool of its last window start: the same width for all
+            # but a block's last tile (rounded up), so that the convolution's kernels are reused
+            f_hi = lo + self.tile + self.pool - 1
+            if hi < lo + self.tile:
+                need = max(hi, int(ws[w1 - 1]) + self.pool if w1 > w0 else 0) - lo
+                f_hi = lo + -(-need // ROUND) * ROUND
+            tiles.append((lo, hi, lo, f_hi, w0, w1))
 
         def work(t) -> np.ndarray:
             lo, hi, f_lo, f_hi, w0, w1 = t
