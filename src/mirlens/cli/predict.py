@@ -191,6 +191,12 @@ def predict(
                              source=mirna.name, record=rec.id)
     settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
                             sites=parse_sites(sites), windows=check_windows(windows_mode))
+    from mirlens.predict.utr_pass import is_pairing
+
+    if is_pairing(net):
+        console.print("windows scored with their real UTR flanks (--windows context; --windows padded: each window "
+                      "padded with N, as before)" if settings.windows == "context" else
+                      "windows cut out and padded with N (--windows padded)", highlight=False)
     work = output.parent / f".{output.name}.parts"
     n_targets = count_records(targets)
     params = {"model": meta["name"], "model_config": meta["config"], "targets": str(targets)}

@@ -32,13 +32,13 @@ Coordinates: anchors are 0-based indices on the UTR (5'->3'); anchor ``a`` may l
 everything else the remaining ~20%). The UTRs of a call are joined into blocks with N between them (just enough
 that no anchor a window pools reads a neighbour: tested) and cut into tiles of :data:`TILE` anchors that run side
 by side on the cores (:func:`mirlens.predict.threads.map_batches`, one torch thread each), so a tile's layers stay
-in the core's cache. Per tile: the diagonal layer as an ``embedding_bag`` sum of 8 table rows per anchor (24 miRNA positions; each row
-the weights of 3 miRNA positions for one triplet of target letters, the bias folded in: ~6% of the convolution's
-time, where the one-hot convolution took ~25%); the combine layer as a channels-last ``conv2d`` (no transposes);
-the window maximum as a sliding maximum by doubling (5 elementwise maxima over the tile, then 2 rows per window;
-``max_pool1d`` with stride 1 cost 40% of the convolution); relu after the maximum (they commute); the head only on
-the windows asked for. Numbers agree with the model's own layers to ~2e-6 (the table rows are summed in another
-order).
+in the core's cache. Per tile: the diagonal layer as an ``embedding_bag`` sum of 8 table rows per anchor (for 24
+miRNA positions; each row the weights of 3 positions for one triplet of target letters, the bias folded in: ~6% of
+the convolution's time, where the one-hot convolution took ~25%); the combine layer as a channels-last
+``conv2d`` (no transposes); the window maximum as a sliding maximum by doubling (5 elementwise maxima over the
+tile, then 2 rows per window; ``max_pool1d`` with stride 1 cost 40% of the convolution); relu after the maximum
+(they commute); the head only on the windows asked for. Numbers agree with the model's own layers to ~2e-6 (the
+table rows are summed in another order).
 """
 
 from __future__ import annotations
