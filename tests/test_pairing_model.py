@@ -136,10 +136,19 @@ def test_long_targets_keep_their_best_window(net):
     pairs = pd.DataFrame({"mirna_id": ["a", "b"], "mirna": [LET7, MIR21], "target_id": ["t1", "t2"],
                           "target": ["ACGU" * 20 + eight_mer(LET7), "CCAUGU" * 5], "label": [1, 0],
                           "source": "x", "record": [1, 2]})
-    got = score_pair_table(net, pairs)
+    got = score_pair_table(net, pairs, windows="padded")  # each window cut out and padded (the earlier semantics)
     long = pairs["target"].iloc[0]
     windows = [long[s:s + 50] for s in range(len(long) - 49)]
     manual = score_tokens(net, tokens_of([LET7] * len(windows), windows).numpy(), logits=True)
+    # context windows (the default): every window with its real flanks, from the whole-target model's anchors
+    ctx = score_pair_table(net, pairs)
+    with torch.no_grad():
+        comb = net.with_target_slot(len(long)).layer_outputs(tokens_of([LET7], [long], len(long)))["combine"][0]
+        flanked = net.head(torch.stack([comb[s:s + 52].amax(0) for s in range(len(windows))])).numpy()
+    assert ctx["n_windows"].tolist() == [len(windows), 1]
+    assert ctx["logit"].iloc[0] == pytest.approx(flanked.max(), abs=1e-5)
+    assert ctx["window_start"].iloc[0] == int(np.argmax(flanked)) + 1
+    assert ctx["logit"].iloc[1] == pytest.approx(got["logit"].iloc[1], abs=1e-6)  # fits the slot: same either way
     assert got["n_windows"].tolist() == [len(windows), 1]
     assert got["logit"].iloc[0] == pytest.approx(manual.max(), abs=1e-5)
     assert got["window_start"].iloc[0] == int(np.argmax(manual)) + 1
@@ -213,12 +222,23 @@ def test_predict_scan_runs_on_a_pairing_model(tmp_path, net):
     seq = "ACGUU" * 30 + reverse_complement(LET7[1:8]) + "A" + "UUGCA" * 20
     utr.write_text(f">u1\n{seq}\n")
     res = runner.invoke(app, ["predict", "--mirna", str(mir), "--targets", str(utr), "-o", str(tmp_path / "w.tsv"),
-                              "-m", str(tmp_path / "m"), "--step", "7"])
+                              "-m", str(tmp_path / "m"), "--step", "7", "--windows", "padded"])
     assert res.exit_code == 0, res.output
     w = pd.read_csv(tmp_path / "w.tsv", sep="\t")
     starts = w["start"].to_numpy() - 1
     direct = score_tokens(net, tokens_of([LET7] * len(w), [seq[s:s + 50] for s in starts]).numpy())
     assert np.allclose(w["probability"], direct, atol=1e-6)
+    # the default, context windows: the head of the maximum over each window's anchors of the whole-UTR model
+    res = runner.invoke(app, ["predict", "--mirna", str(mir), "--targets", str(utr), "-o", str(tmp_path / "c.tsv"),
+                              "-m", str(tmp_path / "m"), "--step", "7"])
+    assert res.exit_code == 0, res.output
+    c = pd.read_csv(tmp_path / "c.tsv", sep="\t")
+    assert c[["window", "start", "end"]].equals(w[["window", "start", "end"]])
+    with torch.no_grad():
+        comb = net.with_target_slot(len(seq)).layer_outputs(tokens_of([LET7], [seq], len(seq)))["combine"][0]
+        flanked = torch.sigmoid(net.head(torch.stack([comb[s:s + 52].amax(0) for s in starts]))).numpy()
+    assert np.allclose(c["probability"], flanked, atol=1e-6)
+    assert not np.allclose(c["probability"], direct, atol=1e-3)
 
 
 def test_layer_energy_correlations_on_pairing_layers(net):

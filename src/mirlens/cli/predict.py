@@ -36,6 +36,14 @@ class OutFormat(str, Enum):
     mitar = "mitar"
 
 
+WindowsOpt = Annotated[str, typer.Option("--windows", help="Pairing family, targets longer than the model's slot: "
+                                         "context (default) scores each window with the target's real flanks in "
+                                         "one pass over the target; padded cuts each window out and pads it with N "
+                                         "(the earlier semantics, to reproduce earlier outputs). Targets that fit "
+                                         "the slot score the same either way; miTAR models always use padded "
+                                         "windows.")]
+
+
 def model_scan_threshold(meta: dict) -> float:
     """The window threshold a model's card recommends for scans (``card["scan_threshold"]["value"]``), else 0.5."""
     fit = meta.get("card", {}).get("scan_threshold")
@@ -50,18 +58,22 @@ def score(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.tsv, .csv or .parquet).")],
     model: ModelOpt = DEFAULT_MODEL,
     batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = DEFAULT_BATCH,
+    windows: WindowsOpt = "context",
     cluster: ClusterOpt = None,
 ) -> None:
     """Score given (miRNA, target site) pairs: every input row, in input order, with `logit` (the model's
     score; rank by it: strong sites all have probability ~1.0) and `probability`. A target longer than the model's
     target slot is scored in every window of the slot's length and keeps its best one (`window_start`,
-    `window_end` on the target, 1-based, and `n_windows` say which). With --cluster the pairs are scored in chunks
-    on a Dask cluster (resumable: kept next to OUTPUT until it is written)."""
+    `window_end` on the target, 1-based, and `n_windows` say which; for the pairing family each window with the
+    target's real flanks, see --windows). With --cluster the pairs are scored in chunks on a Dask cluster
+    (resumable: kept next to OUTPUT until it is written)."""
     from mirlens.data.readers import read_pairs
     from mirlens.model.store import load_model
+    from mirlens.predict.scan import check_windows
     from mirlens.predict.score import score_pair_table
     from mirlens.tables import write_table
 
+    windows = check_windows(windows)
     net, meta = load_model(model, with_meta=True)
     table = read_pairs(pairs, max_mirna_len=net.config.mirna_slot)
     slot = net.config.target_slot
@@ -75,10 +87,10 @@ def score(
 
         with connect(spec, say=console.print) as client, progress_bar("scoring (pairs)", len(table)) as advance:
             scores = score_on_cluster(client, ModelRef.of(model), table, work, model_name=meta["name"],
-                                      batch_size=batch_size, progress=advance)
+                                      batch_size=batch_size, progress=advance, windows=windows, net=net)
     else:
         with progress_bar("scoring", n_rows) as advance:
-            scores = score_pair_table(net, table, batch_size=batch_size, progress=advance)
+            scores = score_pair_table(net, table, batch_size=batch_size, progress=advance, windows=windows)
     out = table[["record", "mirna_id", "mirna", "target_id", "target"]].copy()
     if table["label"].notna().any():
         out["label"] = table["label"]
@@ -92,8 +104,12 @@ def score(
         shutil.rmtree(work, ignore_errors=True)
     console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
     if n_long:
+        from mirlens.predict.utr_pass import is_pairing
+
+        how = (" with the target's real flanks (--windows context)" if is_pairing(net) and windows == "context"
+               else " padded with N" if is_pairing(net) else "")
         console.print(f"{n_long:,} target(s) longer than the model's {slot}-nt slot: scored in every {slot}-nt "
-                      "window (step 1), keeping the best (window_start, window_end, n_windows)")
+                      f"window (step 1){how}, keeping the best (window_start, window_end, n_windows)")
 
 
 @app.command()
@@ -136,22 +152,26 @@ def predict(
                                        "offset6mer,noncanonical: score only the windows that hold such a site "
                                        "(the seed-match finder of predict-genes); the count of skipped windows "
                                        "is reported.")] = "all-windows",
+    windows_mode: WindowsOpt = "context",
     cluster: ClusterOpt = None,
 ) -> None:
     """Scan every miRNA against every target with sliding windows (window = the model's target length).
 
     Writes one row per window (mirna_id, target_id, window, start, end on the target 1-based 5'->3', probability)
     and a gene-level summary. Interrupted scans continue where they stopped when run again. With --gene-level,
-    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --summary, --sites-only, --sites do
-    not apply). With --cluster the (miRNA block x target block) partitions run on a Dask cluster.
+    writes the table of `mirlens predict-genes` instead (--step, --min-sites, --summary, --sites-only, --sites,
+    --windows do not apply). With --cluster the (miRNA block x target block) partitions run on a Dask cluster.
+    Pairing-family models score each window with the target's real flanks (--windows context, one pass over each
+    target) unless --windows padded; their gene-level summary calls a target as `predict-genes` does (a site the
+    model calls on the whole target).
 
     --genes scans the 3'UTRs of genes from Ensembl or your annotation instead of --targets (one per gene: the
     longest 3'UTR of its protein-coding transcripts; written as FASTA next to OUTPUT while the scan runs); both
     tables then also have gene_id, gene_name and transcript_id.
     """
     from mirlens.model.store import load_model
-    from mirlens.predict.scan import (ScanSettings, count_records, format_mitar, gene_summary, parse_sites, scan,
-                                      sites_of_targets)
+    from mirlens.predict.scan import (ScanSettings, check_windows, count_records, format_mitar, gene_summary,
+                                      parse_sites, scan, sites_of_targets)
     from mirlens.tables import write_table, write_text
 
     if genes is not None and (targets is not None or example):
@@ -200,7 +220,13 @@ def predict(
             raise InputError(f"miRNA is {len(rec.seq)} nt; the model allows at most {net.config.mirna_slot}",
                              source=Path(mirna).name, record=rec.id)
     settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
-                            sites=parse_sites(sites))
+                            sites=parse_sites(sites), windows=check_windows(windows_mode))
+    from mirlens.predict.utr_pass import is_pairing
+
+    if is_pairing(net):
+        console.print("windows scored with their real UTR flanks (--windows context; --windows padded: each window "
+                      "padded with N, as before)" if settings.windows == "context" else
+                      "windows cut out and padded with N (--windows padded)", highlight=False)
     work = output.parent / f".{output.name}.parts"
     utrs = None
     if genes is not None:  # the genes' 3'UTRs as a FASTA in the job's folder, scanned like --targets

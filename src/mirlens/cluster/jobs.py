@@ -33,23 +33,33 @@ WINDOWS_PER_TASK = 400_000
 
 # ---- score -------------------------------------------------------------------------------------------------------
 
-def _score_part(model, part: pd.DataFrame, chunk: int, batch_size: int) -> dict[int, pd.DataFrame]:
+def _score_part(model, part: pd.DataFrame, chunk: int, batch_size: int,
+                windows: str = "context") -> dict[int, pd.DataFrame]:
     from mirlens.predict.score import score_pair_table
 
-    return {chunk: score_pair_table(model, part, batch_size=batch_size).reset_index(drop=True)}
+    return {chunk: score_pair_table(model, part, batch_size=batch_size, windows=windows).reset_index(drop=True)}
 
 
 def score_on_cluster(client, ref: ModelRef, table: pd.DataFrame, store_dir: Path, *, model_name: str,
-                     batch_size: int, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+                     batch_size: int, progress: Callable[[int], None] | None = None, windows: str = "context",
+                     net=None) -> pd.DataFrame:
     """:func:`mirlens.predict.score.score_pair_table` of ``table``, computed in pair chunks on the cluster
-    (index of ``table``); ``progress(n)`` counts pairs."""
-    store = ChunkStore(store_dir, {"job": "score", "model": model_name, "n_pairs": len(table),
-                                   "pairs": table_fingerprint(table), "pairs_per_task": PAIRS_PER_TASK})
+    (index of ``table``); ``progress(n)`` counts pairs. Context scores of long targets are kept apart from padded
+    ones (the store's params say ``windows``); ``net`` (the model, loaded here) narrows that to where it matters (a
+    pairing model and targets longer than its slot), so that other jobs keep the params they had before."""
+    from mirlens.predict.utr_pass import is_pairing
+
+    params = {"job": "score", "model": model_name, "n_pairs": len(table), "pairs": table_fingerprint(table),
+              "pairs_per_task": PAIRS_PER_TASK}
+    if windows == "context" and (net is None or (
+            is_pairing(net) and bool((table["target"].str.len() > net.config.target_slot).any()))):
+        params["windows"] = "context"
+    store = ChunkStore(store_dir, params)
     cols = [c for c in ("mirna_id", "mirna", "target_id", "target", "source", "record") if c in table]
     tasks = []
     for chunk, lo in enumerate(range(0, len(table), PAIRS_PER_TASK)):
         part = table.iloc[lo:lo + PAIRS_PER_TASK][cols].reset_index(drop=True)
-        tasks.append(Task(_score_part, (part, chunk, batch_size), [chunk], weight=len(part)))
+        tasks.append(Task(_score_part, (part, chunk, batch_size, windows), [chunk], weight=len(part)))
     run_tasks(client, ref, store, tasks, progress)
     scores = store.read()
     scores.index = table.index

@@ -3,6 +3,13 @@
 The scan goes miRNA by miRNA (the original tool's order) and streams the target FASTA once per miRNA, so memory
 stays bounded by one batch whatever the file size. Results are kept as atomically written chunks
 (:class:`mirlens.tables.ChunkStore`); an interrupted scan continues where it stopped.
+
+Window semantics of the pairing family (``ScanSettings.windows``): ``context`` (the default) scores every window
+of the grid with its real flanks, in one pass over each UTR (:mod:`mirlens.predict.utr_pass`: the anchors near a
+window's edges read the UTR's nucleotides beyond the window); ``padded`` cuts each window out and pads it with N,
+as the original tool and mirlens before the whole-UTR pass did (kept to reproduce earlier outputs). Both give the
+same score to a target no longer than the model's slot. miTAR models always score padded windows (their
+recurrence has no per-anchor form); the setting does not apply to them.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from mirlens.data.alphabet import tokenize
 from mirlens.data.encoding import MIRNA_SLOT, decode_tokens, encode_pairs
@@ -39,6 +47,38 @@ class ScanSettings:
     sites: tuple[int, ...] | None = None
     """Site type codes (:data:`mirlens.genes.sites.SITE_TYPES`): score only windows holding such a candidate site;
     None: every window (the original tool's grid)."""
+    windows: str = "context"
+    """Window semantics of the pairing family: ``context`` (real flanks, the whole-UTR pass) or ``padded`` (each
+    window cut out and padded with N, the earlier semantics); see the module doc. miTAR models ignore it."""
+
+
+WINDOW_MODES = ("context", "padded")
+
+
+def check_windows(mode: str) -> str:
+    """The ``--windows`` word, checked."""
+    mode = str(mode).strip().lower()
+    if mode not in WINDOW_MODES:
+        raise InputError(f"unknown --windows {mode!r}: choose context (real flanks, the default) or padded "
+                         "(each window padded with N, the earlier semantics)")
+    return mode
+
+
+def uses_context(model, settings: ScanSettings) -> bool:
+    """Whether a scan scores its windows with the whole-UTR pass (pairing family, ``windows="context"``)."""
+    from mirlens.predict.utr_pass import is_pairing
+
+    return is_pairing(model) and check_windows(settings.windows) == "context"
+
+
+def scan_pass(model, mirna: str, *, before: int = 0, after: int = 0):
+    """The whole-UTR pass a scan uses for one miRNA. By default it reaches only the windows of the grid (no window
+    before a UTR or past its last window, so the UTRs of a block sit closer together); a caller that reads more off
+    the same pass (site windows, which may start up to ``slot - 5`` nt before a UTR: ``before=None, after=None``
+    for a whole pool each way) widens it."""
+    from mirlens.predict.utr_pass import UtrPass
+
+    return UtrPass(model, mirna, before=before, after=after)
 
 
 def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
@@ -73,6 +113,13 @@ def _site_params(settings: ScanSettings) -> dict:
     return {} if settings.sites is None else {"sites": list(settings.sites)}
 
 
+def _window_params(model, settings: ScanSettings) -> dict:
+    """Chunk-store params of the window semantics: ``context`` scans are told apart from padded ones (whose params
+    stay those of scans made before the whole-UTR pass, so an old partial scan resumes with ``--windows padded``
+    and is never mixed into a context scan)."""
+    return {"windows": "context"} if uses_context(model, settings) else {}
+
+
 def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np.ndarray, window: int,
                        types: tuple[int, ...]) -> np.ndarray:
     """Mask of the windows (0-based ``starts``, ``window`` nt) that hold a candidate site of one of ``types``
@@ -91,12 +138,16 @@ def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np
 
 def _scan_block(
     model: MiTAR, mirna: FastaRecord, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
-    settings: ScanSettings,
+    settings: ScanSettings, utr_pass=None, on_block=None,
 ) -> pd.DataFrame:
-    """Window table of one miRNA on a block of targets: for miTAR models, windows that overlap densely share their
-    target steps (:class:`SlidingScorer`), sparse ones are scored row by row — whichever costs fewer operations;
-    other model families (``sliding`` None) score row by row. With ``settings.sites`` only the windows holding a
-    candidate site are scored and listed (they keep their number in the full grid)."""
+    """Window table of one miRNA on a block of targets: with ``utr_pass`` (a :class:`mirlens.predict.utr_pass.
+    UtrPass`, pairing family with context windows) every window is scored from one pass over its UTR; for miTAR
+    models, windows that overlap densely share their target steps (:class:`SlidingScorer`), sparse ones are scored
+    row by row — whichever costs fewer operations; padded pairing windows are scored row by row. With
+    ``settings.sites`` only the windows holding a candidate site are scored and listed (they keep their number in
+    the full grid). ``on_block(block, logits)`` (with ``utr_pass`` only) is handed every block of the pass with its
+    anchor features and the window logits of its UTRs (:meth:`mirlens.predict.utr_pass.UtrPass.window_logits`;
+    ``block.utrs`` index ``targets``), so that more can be read off the same pass."""
     window = model.config.target_slot
     mirna_tok = tokenize(mirna.seq) if settings.sites is not None else None
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
@@ -114,7 +165,10 @@ def _scan_block(
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
-    if n_windows == 0:
+    if utr_pass is not None and (n_windows or on_block is not None):
+        logits = np.concatenate(utr_pass.window_logits(seqs, starts_per, on_block=on_block))
+        prob = torch.sigmoid(torch.from_numpy(logits)).numpy()
+    elif n_windows == 0:
         prob = np.zeros(0, dtype=np.float32)
     elif sliding is not None and sliding_is_cheaper(model.config, n_windows,
                                                     sum(max(len(s), window) for s in seqs)):
@@ -165,7 +219,8 @@ def scan_store(model: MiTAR, mirnas: list[FastaRecord], targets_fasta: Path, sto
     n_blocks = -(-n_targets // settings.targets_per_chunk)
     store = ChunkStore(store_dir, {**(params or {}), "step": settings.step, "window": model.config.target_slot,
                                    "targets_per_chunk": settings.targets_per_chunk, "n_targets": n_targets,
-                                   "mirnas": [(m.id, m.seq) for m in mirnas], **_site_params(settings)})
+                                   "mirnas": [(m.id, m.seq) for m in mirnas], **_site_params(settings),
+                                   **_window_params(model, settings)})
     return store, n_blocks
 
 
@@ -176,10 +231,18 @@ def scan_mirnas_on_block(model: MiTAR, mirnas: list[tuple[int, FastaRecord]], bl
     model.eval()
     out = {}
     for m_index, mirna in mirnas:
-        prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
-        sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
-        out[m_index * n_blocks + b_index] = _scan_block(model, mirna, prefix, sliding, block, settings)
+        prefix, sliding, utr_pass = _scorers(model, mirna, settings)
+        out[m_index * n_blocks + b_index] = _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass)
     return out
+
+
+def _scorers(model, mirna: FastaRecord, settings: ScanSettings):
+    """The miRNA's prefix tokens and the scorer of its windows: a SlidingScorer (miTAR), a UtrPass (pairing family,
+    context windows) or neither (padded pairing windows, row by row)."""
+    prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
+    sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
+    utr_pass = scan_pass(model, mirna.seq) if uses_context(model, settings) else None
+    return prefix, sliding, utr_pass
 
 
 def scan(
@@ -203,22 +266,26 @@ def scan(
     done = store.done()
     n_grid = 0
     for m_index, mirna in enumerate(mirnas):
-        prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
-        sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
+        prefix, sliding, utr_pass = _scorers(model, mirna, settings)
         for b_index, block in enumerate(_blocks(iter_fasta(targets_fasta, allow_bare=True),
                                                 settings.targets_per_chunk)):
             chunk = m_index * n_blocks + b_index
             n_grid += grid_size(block, model.config.target_slot, settings.step)
             if chunk not in done:
-                store.write(chunk, _scan_block(model, mirna, prefix, sliding, block, settings))
+                store.write(chunk, _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass))
             if progress is not None:
                 progress(len(block))
     return scan_windows(store, n_grid)
 
 
 def grid_size(block: list[FastaRecord], window: int, step: int) -> int:
-    """Windows of the full grid (every window, no site prefilter) of a block of targets."""
-    return sum(len(window_starts(len(rec.seq), window, step)) for rec in block)
+    """Windows of the full grid (every window, no site prefilter) of a block of targets: ``len(window_starts(...))``
+    counted without building the starts."""
+    if window < 1 or step < 1:
+        raise InputError(f"window ({window}) and step ({step}) must be positive")
+    lengths = np.fromiter((len(rec.seq) for rec in block), dtype=np.int64, count=len(block))
+    over = np.maximum(lengths - window, 0)
+    return int(np.sum(np.where(over > 0, -(-over // step) + 1, 1)))
 
 
 def scan_windows(store: ChunkStore, n_grid: int) -> pd.DataFrame:

@@ -2,7 +2,10 @@
 
 A pair whose target is longer than the model's target slot is scored in every window of the slot's length
 (step 1) and keeps its best window (the highest logit): :func:`score_pair_table` says which window and how many
-there were, so that any model can score, say, 50-nt CLIP fragments or whole UTR stretches.
+there were, so that any model can score, say, 50-nt CLIP fragments or whole UTR stretches. For the pairing family
+those windows are by default *context* windows, scored with the target's real flanks in one pass over it
+(:mod:`mirlens.predict.utr_pass`); ``windows="padded"`` cuts each window out and pads it with N (the earlier
+semantics, and the only one of miTAR models). Targets no longer than the slot score the same either way.
 """
 
 from __future__ import annotations
@@ -93,17 +96,25 @@ def pair_names(pairs: pd.DataFrame) -> PairNames:
     return PairNames(pairs)
 
 
-def score_pairs(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH, progress=None) -> np.ndarray:
+def score_pairs(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH, progress=None,
+                windows: str = "context") -> np.ndarray:
     """Probability of every pair of a pair table (columns ``mirna``/``target``, both 5'->3'); targets longer than
     the model's slot get their best window's (see the module doc)."""
-    return score_pair_table(model, pairs, batch_size=batch_size, progress=progress)["probability"].to_numpy()
+    return score_pair_table(model, pairs, batch_size=batch_size, progress=progress,
+                            windows=windows)["probability"].to_numpy()
 
 
 def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEFAULT_BATCH,
-                     progress=None) -> pd.DataFrame:
+                     progress=None, windows: str = "context") -> pd.DataFrame:
     """Scores of every pair (index and order of ``pairs``): ``logit``, ``probability`` (its sigmoid), and for the
     window scoring of long targets ``window_start``/``window_end`` (1-based, inclusive, on the target; the whole
-    target when it fits the slot) and ``n_windows``. ``progress(n)`` counts scored windows."""
+    target when it fits the slot) and ``n_windows``. ``progress(n)`` counts scored windows. ``windows``: the
+    semantics of the windows of long targets for the pairing family (``context`` or ``padded``, see the module
+    doc; miTAR models always score padded windows)."""
+    from mirlens.predict.scan import check_windows
+    from mirlens.predict.utr_pass import is_pairing
+
+    context = check_windows(windows) == "context" and is_pairing(model)
     slot = model.config.target_slot
     if not len(pairs):
         return pd.DataFrame({"logit": np.zeros(0, np.float32), "probability": np.zeros(0), "window_start": 0,
@@ -117,7 +128,9 @@ def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEF
                            slot, names=names.at(short_rows))]
     owner = [short_rows]
     starts = [np.zeros(len(short_rows), dtype=np.int64)]
-    for i in np.flatnonzero(long):
+    if context:  # long targets: every window from one pass over the target, the best kept below
+        passed = _context_windows(model, pairs, np.flatnonzero(long), lengths, names, progress)
+    for i in np.flatnonzero(long) if not context else ():
         prefix = encode_pairs([pairs["mirna"].iat[i]], ["N"], 1, names=[names[i]])[0, :MIRNA_SLOT]
         first = np.arange(lengths[i] - slot + 1)
         block = np.empty((len(first), MIRNA_SLOT + slot), dtype=np.uint8)
@@ -128,10 +141,16 @@ def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEF
         starts.append(first)
     all_tokens, owner, starts = np.concatenate(tokens), np.concatenate(owner), np.concatenate(starts)
     logit = score_tokens(model, all_tokens, batch_size=batch_size, progress=progress, logits=True)
+    if context:  # one row per long pair: its best window
+        logit = np.concatenate([logit, passed[0]])
+        owner = np.concatenate([owner, passed[1]])
+        starts = np.concatenate([starts, passed[2]])
     # best window per pair: sort by (pair, -logit, start) and keep each pair's first row
     order = np.lexsort((starts, -logit, owner))
     keep = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
     n_windows = np.bincount(owner, minlength=len(pairs))
+    if context:
+        n_windows[passed[1]] = passed[3]
     best = np.empty(len(pairs), dtype=np.float32)
     best_start = np.empty(len(pairs), dtype=np.int64)
     best[owner[keep]] = logit[keep]
@@ -143,3 +162,39 @@ def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEF
         "window_end": best_start + np.minimum(lengths, slot),
         "n_windows": n_windows,
     }, index=pairs.index)
+
+
+def _context_windows(model, pairs: pd.DataFrame, rows: np.ndarray, lengths: np.ndarray, names: PairNames,
+                     progress=None, *, batch_nt: int = 1 << 20) -> tuple[np.ndarray, ...]:
+    """(best logit, row, best start, number of windows) of the long targets ``rows``, from every step-1 window
+    scored with real flanks: one :class:`mirlens.predict.utr_pass.UtrPass` per miRNA, over its targets in batches
+    of about ``batch_nt`` nt. Ties keep the first window, as the padded path does."""
+    from mirlens.predict.utr_pass import UtrPass
+
+    slot = model.config.target_slot
+    mirnas = pairs["mirna"].to_numpy()[rows]
+    encode_pairs(list(mirnas), ["N"] * len(rows), 1, names=names.at(rows))  # miRNA errors first, in row order
+    best = np.zeros(len(rows), np.float32)
+    best_start = np.zeros(len(rows), np.int64)
+    n_windows = lengths[rows].astype(np.int64) - slot + 1
+    order = np.argsort(mirnas, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, mirnas[order][1:] != mirnas[order][:-1], True]) if len(rows) else []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        utr_pass = UtrPass(model, mirnas[order[lo]], before=0, after=0)
+        group = order[lo:hi]  # positions in rows
+        first = 0
+        while first < len(group):
+            end, size = first, 0
+            while end < len(group) and (end == first or size + lengths[rows[group[end]]] <= batch_nt):
+                size += int(lengths[rows[group[end]]])
+                end += 1
+            part = group[first:end]
+            first = end
+            utrs = [tokenize(pairs["target"].iat[i]) for i in rows[part]]
+            starts = [np.arange(n, dtype=np.int64) for n in n_windows[part]]
+            for j, lg in zip(part, utr_pass.window_logits(utrs, starts)):
+                best_start[j] = int(np.argmax(lg))  # the first of equal maxima: the lowest start
+                best[j] = lg[best_start[j]]
+            if progress is not None:
+                progress(int(n_windows[part].sum()))
+    return best, rows, best_start, n_windows
