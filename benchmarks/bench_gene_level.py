@@ -44,7 +44,7 @@ from mirlens.evaluation.functional import (SEED_WEIGHTS, calibration_summary, cr
                                            experiment_sites, scored_metrics)
 from mirlens.evaluation.specificity import plant_8mer_utrs, site_free_utrs, split_utrs  # noqa: E402
 from mirlens.genes.repression import RepressionModel  # noqa: E402
-from mirlens.genes.table import gene_table, paper_gene_table, utr_calls  # noqa: E402
+from mirlens.genes.table import gene_table, paper_gene_table  # noqa: E402
 from mirlens.model.store import load_model  # noqa: E402
 from mirlens.predict.utr_pass import is_pairing  # noqa: E402
 
@@ -100,8 +100,19 @@ def section_b(models) -> None:
         line = (f"`{name}`: {len(called)} of 25 called, {len(called & planted)} of the 5 planted, "
                 f"{len(called - planted)} others")
         if is_pairing(net):
-            calls = utr_calls(net, meta, read_fasta(mirnas_path), utrs_path)
-            by_predict = {(m, u) for m, u, c in zip(calls["mirna_id"], calls["target_id"], calls["site_call"]) if c}
+            import tempfile
+
+            from mirlens.predict.scan import ScanSettings, gene_summary, scan
+            from mirlens.predict.site_calls import CallRule
+
+            rule = CallRule.from_card(meta)
+            settings = ScanSettings(threshold=0.9, call_rule=(rule.site_logit, rule.utr_intercept,
+                                                              rule.utr_per_log10_nt))
+            with tempfile.TemporaryDirectory() as work:
+                windows = scan(net, read_fasta(mirnas_path), utrs_path, Path(work), settings)
+            summary = gene_summary(windows, 0.9, 1).merge(windows.attrs["calls"], on=["mirna_id", "target_id"])
+            by_predict = {(m, u) for m, u, c in zip(summary["mirna_id"], summary["target_id"], summary["site_call"])
+                          if c}
             line += f"; `predict` calls the same pairs: {by_predict == called}"
         print(line)
 

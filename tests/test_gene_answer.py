@@ -19,7 +19,7 @@ from mirlens.genes.calls import SAME_SITE, CallRule, site_calls
 from mirlens.genes.repression import (CANONICAL_KEY, PAIRING_KEY, Calibration, NoncanonicalTerm, RepressionModel,
                                       fit_calibration, fit_repression, load_repression, save_repression)
 from mirlens.genes.sites import N_CANONICAL, find_sites
-from mirlens.genes.table import gene_table, parts, utr_calls
+from mirlens.genes.table import gene_table, parts
 from mirlens.model.store import load_model
 from mirlens.predict.utr_pass import PEAK_SHIFT, UtrPass
 
@@ -286,13 +286,22 @@ def test_predict_genes_resumes_from_finished_parts(tmp_path, monkeypatch, pairin
     pd.testing.assert_frame_equal(first, again)
 
 
-def test_utr_calls_of_a_scan_equal_the_gene_table(pairing, example_pairs):
+def test_a_scan_calls_its_targets_in_the_same_pass_as_the_gene_table(pairing, example_pairs, tmp_path):
+    from mirlens.predict.scan import ScanSettings, scan
+
     net, meta = pairing
     genes, _ = gene_table(net, example_pairs, meta)
-    calls = utr_calls(net, meta, read_fasta(example_path("mirnas.fa")), example_path("utrs.fa"), block=2)
+    rule = CallRule.from_card(meta)
+    settings = ScanSettings(call_rule=(rule.site_logit, rule.utr_intercept, rule.utr_per_log10_nt),
+                            targets_per_chunk=2)
+    windows = scan(net, read_fasta(example_path("mirnas.fa")), example_path("utrs.fa"), tmp_path / "s", settings)
+    calls = windows.attrs["calls"]
     merged = genes.merge(calls, on=["mirna_id", "target_id"])
-    assert (merged["site_call"] == merged["is_target"]).all()
+    assert len(merged) == 25 and (merged["site_call"] == merged["is_target"]).all()
     np.testing.assert_allclose(merged["best_site_logit_x"], merged["best_site_logit_y"], atol=1e-5)
+    # resumed: the stored calls come back with the windows
+    again = scan(net, read_fasta(example_path("mirnas.fa")), example_path("utrs.fa"), tmp_path / "s", settings)
+    pd.testing.assert_frame_equal(again.attrs["calls"], calls)
 
 
 def test_paper_protocol_model_keeps_its_pipeline(tmp_path):

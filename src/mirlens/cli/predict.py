@@ -219,9 +219,14 @@ def predict(
         if len(rec.seq) > net.config.mirna_slot:
             raise InputError(f"miRNA is {len(rec.seq)} nt; the model allows at most {net.config.mirna_slot}",
                              source=Path(mirna).name, record=rec.id)
-    settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
-                            sites=parse_sites(sites), windows=check_windows(windows_mode))
+    from mirlens.predict.site_calls import CallRule
     from mirlens.predict.utr_pass import is_pairing
+
+    rule = CallRule.from_card(meta)
+    settings = ScanSettings(step=step, threshold=threshold, min_sites=min_sites, batch_size=batch_size,
+                            sites=parse_sites(sites), windows=check_windows(windows_mode),
+                            call_rule=(rule.site_logit, rule.utr_intercept, rule.utr_per_log10_nt)
+                            if is_pairing(net) else None)
 
     if is_pairing(net):
         console.print("windows scored with their real UTR flanks (--windows context; --windows padded: each window "
@@ -256,14 +261,9 @@ def predict(
                       f"{n_grid - len(windows):,} without a candidate site "
                       f"({(n_grid - len(windows)) / max(n_grid, 1):.1%})", highlight=False)
     summary = gene_summary(windows, threshold, min_sites)
-    from mirlens.predict.utr_pass import is_pairing
-
-    if is_pairing(net) and len(summary):
-        # the gene-level call of predict-genes: a site the model calls, by its card's site and UTR thresholds
-        from mirlens.genes.table import utr_calls
-
-        with progress_bar("calling sites on whole targets", len(mirnas) * n_targets) as advance:
-            calls = utr_calls(net, meta, mirnas, targets, progress=lambda n: advance(n * len(mirnas)))
+    calls = windows.attrs.get("calls")
+    if calls is not None and len(summary):
+        # the gene-level call of predict-genes, read off the same pass: a site the model calls on the whole target
         summary = summary.merge(calls, on=["mirna_id", "target_id"], how="left", sort=False)
         summary["is_target"] = summary["site_call"].fillna(False).astype(bool) & (
             summary["n_called_sites"].fillna(0) >= min_sites)
@@ -283,7 +283,7 @@ def predict(
         write_table(table, output, None if out_format == OutFormat.auto else out_format.value)
     shutil.rmtree(work, ignore_errors=True)
     n_called = int(summary["is_target"].sum()) if len(summary) else 0
-    how = (" (a site the model calls on the whole target, as predict-genes)" if is_pairing(net) else "")
+    how = (" (a site the model calls on the whole target, as predict-genes)" if calls is not None else "")
     console.print(f"{len(windows):,} windows, {int((windows['probability'] > threshold).sum()):,} above the "
                   f"window threshold, {n_called:,} of {len(summary):,} (miRNA, target) pairs called targets{how} "
                   f"(model {escape(str(meta['name']))!r}) -> {escape(str(output))}, {escape(str(genes_path))}",

@@ -80,9 +80,10 @@ def scan_on_cluster(client, ref: ModelRef, model, mirnas: list[FastaRecord], tar
                     progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """:func:`mirlens.predict.scan.scan` on the cluster: tasks of (miRNA block x target block), same store and
     chunks; ``progress(n)`` counts (miRNA, target) pairs."""
-    from mirlens.predict.scan import _blocks, grid_size, scan_store, scan_windows
+    from mirlens.predict.scan import CALLS_OFFSET, _blocks, calls_wanted, grid_size, scan_store, scan_windows
 
     store, n_blocks = scan_store(model, mirnas, targets_fasta, store_dir, settings, params)
+    with_calls = calls_wanted(model, settings)
     window = model.config.target_slot
     n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
     tasks, n_grid = [], 0
@@ -92,8 +93,11 @@ def scan_on_cluster(client, ref: ModelRef, model, mirnas: list[FastaRecord], tar
         per_task = max(1, min(WINDOWS_PER_TASK // max(grid, 1), -(-len(mirnas) * n_blocks // (4 * n_workers))))
         for lo in range(0, len(mirnas), per_task):
             group = list(enumerate(mirnas))[lo:lo + per_task]
-            tasks.append(Task(_scan_part, (group, block, b_index, n_blocks, settings),
-                              [m * n_blocks + b_index for m, _ in group], weight=len(group) * len(block)))
+            chunks = [m * n_blocks + b_index for m, _ in group]
+            if with_calls:  # each task also writes the gene-level calls of its chunks
+                chunks += [CALLS_OFFSET + c for c in chunks]
+            tasks.append(Task(_scan_part, (group, block, b_index, n_blocks, settings), chunks,
+                              weight=len(group) * len(block)))
     run_tasks(client, ref, store, tasks, progress)
     return scan_windows(store, n_grid)
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.errors import InputError
-from mirlens.genes.calls import NONCANONICAL, CallRule, site_calls
+from mirlens.genes.calls import CallRule, site_calls
 from mirlens.genes.repression import CANONICAL_KEY, PAIRING_KEY, RepressionModel, load_repression
 from mirlens.genes.sites import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES
 from mirlens.predict.utr_pass import is_pairing
@@ -290,48 +290,3 @@ def paper_gene_table(model, pairs: pd.DataFrame, meta: dict, *, threshold: float
         genes = genes.iloc[key].reset_index(drop=True)
     return genes, sites
 
-
-def utr_calls(model, meta: dict, mirnas, targets_fasta, *, block: int = 2000,
-              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """The gene-level call of every (miRNA, target) of a scan (``mirnas``: FASTA records; the targets streamed from
-    a FASTA file in blocks): ``mirna_id``, ``target_id``, ``n_called_sites`` (sites the site model calls),
-    ``best_site_logit`` and ``site_call`` (the UTR holds a called site: the ``is_target`` of ``predict-genes``).
-    ``progress(n)`` gets the targets of each finished block."""
-    from mirlens.data.fasta import iter_fasta
-
-    rule = CallRule.from_card(meta)
-    rows = []
-    batch: list = []
-
-    def flush() -> None:
-        seqs = [t.seq for t in batch]
-        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-        for m in mirnas:
-            sites = site_calls(model, m.seq, seqs)
-            pair = sites["utr"].to_numpy(np.int64)
-            logit = sites["site_logit"].to_numpy(np.float64)
-            best = np.full(len(seqs), -np.inf)
-            np.maximum.at(best, pair, logit)
-            called = np.bincount(pair[logit > rule.site_logit], minlength=len(seqs))
-            hit = np.zeros(len(seqs), dtype=bool)
-            hit[pair[logit > rule.utr_threshold(lengths[pair])]] = True
-            rows.append(pd.DataFrame({"mirna_id": m.id, "target_id": [t.id for t in batch],
-                                      "n_called_sites": called, "best_site_logit": np.where(np.isfinite(best), best,
-                                                                                            np.nan),
-                                      "site_call": hit}))
-        if progress is not None:
-            progress(len(batch))
-
-    for rec in iter_fasta(targets_fasta, allow_bare=True):
-        batch.append(rec)
-        if len(batch) == block:
-            flush()
-            batch = []
-    if batch:
-        flush()
-    if not rows:
-        return pd.DataFrame(columns=["mirna_id", "target_id", "n_called_sites", "best_site_logit", "site_call"])
-    out = pd.concat(rows, ignore_index=True)
-    # miRNA-major, as the scan's summary
-    order = {m.id: i for i, m in enumerate(mirnas)}
-    return out.sort_values("mirna_id", key=lambda s: s.map(order), kind="stable", ignore_index=True)

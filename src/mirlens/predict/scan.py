@@ -50,6 +50,15 @@ class ScanSettings:
     windows: str = "context"
     """Window semantics of the pairing family: ``context`` (real flanks, the whole-UTR pass) or ``padded`` (each
     window cut out and padded with N, the earlier semantics); see the module doc. miTAR models ignore it."""
+    call_rule: tuple[float, float | None, float] | None = None
+    """With a pairing-family model and context windows: the gene-level call rule (:class:`mirlens.predict.
+    site_calls.CallRule` as ``(site_logit, utr_intercept, utr_per_log10_nt)``), applied to every target in the same
+    pass that scores its windows (:func:`scan_calls`); None: no call."""
+
+
+CALLS_OFFSET = 1_000_000
+"""Chunk ``CALLS_OFFSET + c`` of a scan's store holds the gene-level calls of window chunk ``c``."""
+CALL_TABLE_COLUMNS = ("mirna_id", "target_id", "n_called_sites", "best_site_logit", "site_call")
 
 
 WINDOW_MODES = ("context", "padded")
@@ -116,8 +125,15 @@ def _site_params(settings: ScanSettings) -> dict:
 def _window_params(model, settings: ScanSettings) -> dict:
     """Chunk-store params of the window semantics: ``context`` scans are told apart from padded ones (whose params
     stay those of scans made before the whole-UTR pass, so an old partial scan resumes with ``--windows padded``
-    and is never mixed into a context scan)."""
-    return {"windows": "context"} if uses_context(model, settings) else {}
+    and is never mixed into a context scan); with gene-level calls, their rule."""
+    if not uses_context(model, settings):
+        return {}
+    return {"windows": "context", **({} if settings.call_rule is None else {"call_rule": list(settings.call_rule)})}
+
+
+def calls_wanted(model, settings: ScanSettings) -> bool:
+    """Whether the scan calls targets in its pass (pairing family, context windows, a call rule)."""
+    return settings.call_rule is not None and uses_context(model, settings)
 
 
 def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np.ndarray, window: int,
@@ -138,7 +154,7 @@ def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np
 
 def _scan_block(
     model: MiTAR, mirna: FastaRecord, prefix: np.ndarray, sliding: SlidingScorer | None, targets: list[FastaRecord],
-    settings: ScanSettings, utr_pass=None, on_block=None,
+    settings: ScanSettings, utr_pass=None, on_block=None, calls: list | None = None,
 ) -> pd.DataFrame:
     """Window table of one miRNA on a block of targets: with ``utr_pass`` (a :class:`mirlens.predict.utr_pass.
     UtrPass`, pairing family with context windows) every window is scored from one pass over its UTR; for miTAR
@@ -147,8 +163,12 @@ def _scan_block(
     ``settings.sites`` only the windows holding a candidate site are scored and listed (they keep their number in
     the full grid). ``on_block(block, logits)`` (with ``utr_pass`` only) is handed every block of the pass with its
     anchor features and the window logits of its UTRs (:meth:`mirlens.predict.utr_pass.UtrPass.window_logits`;
-    ``block.utrs`` index ``targets``), so that more can be read off the same pass."""
+    ``block.utrs`` index ``targets``), so that more can be read off the same pass. With ``calls`` (a list; needs
+    ``utr_pass`` and ``settings.call_rule``) the gene-level call of every target, read off the same pass
+    (:mod:`mirlens.predict.site_calls`), is appended to it as a table (:data:`CALL_TABLE_COLUMNS`)."""
     window = model.config.target_slot
+    if calls is not None and utr_pass is not None and settings.call_rule is not None:
+        on_block = _calling(utr_pass, mirna, targets, settings, calls, on_block)
     mirna_tok = tokenize(mirna.seq) if settings.sites is not None else None
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
     for rec in targets:
@@ -187,6 +207,34 @@ def _scan_block(
         "end": np.concatenate(ends).astype(np.int64),
         "probability": prob,
     })
+
+
+def _calling(utr_pass, mirna: FastaRecord, targets: list[FastaRecord], settings: ScanSettings, calls: list,
+             inner=None):
+    """An ``on_block`` callback that reads the gene-level call of every target of the block off the pass; the
+    block's calls (in target order) are appended to ``calls`` once every target has been seen."""
+    from mirlens.predict.site_calls import (CallRule, block_site_calls, block_tokens, utr_call_summary)
+
+    rule = CallRule(*settings.call_rule)
+    tokens = [tokenize(t.seq) for t in targets]
+    m_tok = tokenize(mirna.seq)
+    parts = [None] * len(targets)
+
+    def on_block(block, logits):
+        sites = block_site_calls(utr_pass, block, block_tokens(block, tokens), m_tok)
+        local = sites.assign(utr=sites["block_utr"])
+        summary = utr_call_summary(local, block.lengths, rule)
+        for w, u in enumerate(block.utrs):
+            parts[u] = summary.iloc[w:w + 1]
+        if all(p is not None for p in parts):
+            table = pd.concat(parts, ignore_index=True)
+            table.insert(0, "target_id", [t.id for t in targets])
+            table.insert(0, "mirna_id", mirna.id)
+            calls.append(table)
+        if inner is not None:
+            inner(block, logits)
+
+    return on_block
 
 
 def _blocks(records: Iterable[FastaRecord], size: int) -> Iterator[list[FastaRecord]]:
@@ -232,7 +280,12 @@ def scan_mirnas_on_block(model: MiTAR, mirnas: list[tuple[int, FastaRecord]], bl
     out = {}
     for m_index, mirna in mirnas:
         prefix, sliding, utr_pass = _scorers(model, mirna, settings)
-        out[m_index * n_blocks + b_index] = _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass)
+        calls: list = []
+        chunk = m_index * n_blocks + b_index
+        out[chunk] = _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass,
+                                 calls=calls if calls_wanted(model, settings) else None)
+        if calls:
+            out[CALLS_OFFSET + chunk] = calls[0]
     return out
 
 
@@ -241,8 +294,11 @@ def _scorers(model, mirna: FastaRecord, settings: ScanSettings):
     context windows) or neither (padded pairing windows, row by row)."""
     prefix = mirna_prefix(mirna.seq, name=f"miRNA {mirna.id}")
     sliding = SlidingScorer(model, prefix) if isinstance(model, MiTAR) else None
-    utr_pass = scan_pass(model, mirna.seq) if uses_context(model, settings) else None
-    return prefix, sliding, utr_pass
+    if not uses_context(model, settings):
+        return prefix, sliding, None
+    # site windows of the gene-level call may start before a UTR: a whole pool of reach each way
+    reach = {"before": None, "after": None} if settings.call_rule is not None else {}
+    return prefix, sliding, scan_pass(model, mirna.seq, **reach)
 
 
 def scan(
@@ -264,6 +320,7 @@ def scan(
     model.eval()
     store, n_blocks = scan_store(model, mirnas, targets_fasta, store_dir, settings, params)
     done = store.done()
+    with_calls = calls_wanted(model, settings)
     n_grid = 0
     for m_index, mirna in enumerate(mirnas):
         prefix, sliding, utr_pass = _scorers(model, mirna, settings)
@@ -271,8 +328,13 @@ def scan(
                                                 settings.targets_per_chunk)):
             chunk = m_index * n_blocks + b_index
             n_grid += grid_size(block, model.config.target_slot, settings.step)
-            if chunk not in done:
-                store.write(chunk, _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass))
+            if chunk not in done or (with_calls and CALLS_OFFSET + chunk not in done):
+                calls: list = []
+                windows = _scan_block(model, mirna, prefix, sliding, block, settings, utr_pass,
+                                      calls=calls if with_calls else None)
+                if with_calls:  # the calls first: a finished window chunk means both are there
+                    store.write(CALLS_OFFSET + chunk, calls[0])
+                store.write(chunk, windows)
             if progress is not None:
                 progress(len(block))
     return scan_windows(store, n_grid)
@@ -289,11 +351,22 @@ def grid_size(block: list[FastaRecord], window: int, step: int) -> int:
 
 
 def scan_windows(store: ChunkStore, n_grid: int) -> pd.DataFrame:
-    """The window table of a finished scan (chunks in order); ``attrs["n_grid"]``: windows of the full grid."""
-    windows = store.read()
+    """The window table of a finished scan (chunks in order); ``attrs["n_grid"]``: windows of the full grid; with
+    gene-level calls ``attrs["calls"]`` holds their table (:func:`scan_calls`)."""
+    done = store.done()
+    windows = store.read([c for c in done if c < CALLS_OFFSET])
     windows = windows[WINDOW_COLUMNS] if len(windows) else pd.DataFrame(columns=WINDOW_COLUMNS)
     windows.attrs["n_grid"] = int(n_grid)
+    calls = [c for c in done if c >= CALLS_OFFSET]
+    if calls:
+        windows.attrs["calls"] = scan_calls(store, calls)
     return windows
+
+
+def scan_calls(store: ChunkStore, chunks) -> pd.DataFrame:
+    """The gene-level calls of a scan (:data:`CALL_TABLE_COLUMNS`), miRNA-major in scan order."""
+    table = store.read(sorted(chunks))
+    return table[list(CALL_TABLE_COLUMNS)] if len(table) else pd.DataFrame(columns=list(CALL_TABLE_COLUMNS))
 
 
 def gene_summary(windows: pd.DataFrame, threshold: float, min_sites: int) -> pd.DataFrame:
