@@ -103,17 +103,20 @@ def test_choose_sites_takes_the_top_genes_and_called_sites_first():
 
 @pytest.fixture(scope="module")
 def example_dir(tmp_path_factory):
-    """The example gene table, its sites, run description and details (pairing model, top 2 genes per miRNA)."""
+    """The example gene table and its sites as predict-genes makes them (the default model), its run description and
+    details (top 2 genes per miRNA)."""
     from mirlens.genes.details import details_info
     from mirlens.genes.sidecars import run_meta, write_meta
+    from mirlens.genes.table import gene_table
     from mirlens.model.store import load_model
 
     out = tmp_path_factory.mktemp("genes")
-    genes, sites, pairs = example_tables()
+    pairs = example_tables()[2]
+    net, meta = load_model("pairing", with_meta=True)
+    genes, sites = gene_table(net, pairs, meta)
     table = out / "genes.tsv"
     write_table(genes, table)
     write_table(sites, sidecar(table, "sites"))
-    net, meta = load_model("pairing", with_meta=True)
     details = site_details(genes, sites, pairs, net, model_name="pairing", top=DETAILS_TOP, sites_per_gene=4)
     write_table(details, sidecar(table, "details"), "parquet")
     run = run_meta(table, command="mirlens predict-genes --output genes.tsv --mirna mirnas.fa --targets utrs.fa "
@@ -447,7 +450,7 @@ def test_clicking_a_gene_shows_its_sites_duplexes_and_attributions(browser, exam
         assert sorted(int(marks.nth(i).get_attribute("data-start")) for i in range(2)) == [141, 456]
         assert all(marks.nth(i).get_attribute("data-called") == "1" for i in range(2))
         titles = [marks.nth(i).locator("title").text_content() for i in range(2)]  # the hover text
-        assert any(t.startswith("8mer at 141\u2013148 \u00b7 logit 6.") for t in titles)
+        assert any(t.startswith("8mer at 141\u2013148 \u00b7 logit 4.5") for t in titles)  # its site logit 4.55
         # the 8mers are drawn bigger than the sites that contribute nothing
         r8 = float(marks.nth(0).locator("circle").get_attribute("r"))
         rn = float(panel.locator("svg.utr g.site[data-type='noncanonical'] circle").first.get_attribute("r"))

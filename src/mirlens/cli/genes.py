@@ -232,11 +232,16 @@ def predict_genes_command(
         mirnas = mirnas_option(mirna, max_len=net.config.mirna_slot)
         table = pairs_from_fasta(mirnas, targets, max_mirna_len=net.config.mirna_slot,
                                  mirna_source=Path(mirna).name)
+    from mirlens.predict.utr_pass import is_pairing
+
     result = run_gene_level(table, output, model, noncanonical=noncanonical, batch_size=batch_size,
                             n_best=n_best, threshold=threshold, net_meta=(net, meta),
                             repression_model=repression_model, cluster=cluster_spec(cluster), sort=sort)
     from mirlens.cli.report import gene_outputs  # the run description; with --html the details and the page
 
     gene_outputs(output, result, table, (net, meta), html=html, details_top=details_top,
-                 settings={"threshold": threshold, "noncanonical": noncanonical, "n_best": n_best, "sort": sort},
+                 settings={"sort": sort, **({"call": "site model's card (scan threshold, UTR rule)"}
+                                            if is_pairing(net) else {"threshold": threshold,
+                                                                     "noncanonical": noncanonical,
+                                                                     "n_best": n_best})},
                  inputs=[("pairs", pairs), ("miRNAs", mirna), ("3'UTRs", targets)])

@@ -13,8 +13,11 @@ for the chosen sites (:func:`choose_sites`):
 * the model's **per-nucleotide attributions** on both strands: DeepLIFT-SHAP against the all-N reference
   (:func:`mirlens.explain.deeplift.deeplift_shap`, exact summation to ``logit - reference logit``), on the model
   window in which gene-level prediction scores the site (the anchor ``TAIL`` nt from the window's 3' end, see
-  :mod:`mirlens.genes.windows`; outside the UTR the window reads N, whose attribution is 0). miRNA attributions
-  are per L1..Ln, target attributions per window nucleotide 5'->3' (``window_start`` is the 0-based UTR index of
+  :mod:`mirlens.genes.windows`; outside the UTR the window reads N, whose attribution is 0). The window is scored on
+  its own, N beyond it, so its logit (``window_logit``) differs from the site logit of ``predict-genes``, which
+  reads the UTR's flanks too (:mod:`mirlens.predict.utr_pass`); attributions of that context-window score would
+  need the pooling restricted to the window's anchors inside a wider slot, which the model does not offer. miRNA
+  attributions are per L1..Ln, target attributions per window nucleotide 5'->3' (``window_start`` is the 0-based UTR index of
   the window's first nucleotide; LTq of the window is index ``len(window) - q``).
 
 Which sites: attributions cost about 20 ms per site on two cores, so details are computed for the genes ranked

@@ -370,7 +370,8 @@ JS = r"""
     card.appendChild(attrSvg(det, amax));
     var sum = det.attribution_sum;
     card.appendChild(el("div", {"class": "meta"}, D.info.method + " (" + D.info.model + ", reference " +
-      D.info.reference + "): window logit " + fmt(det.window_logit, 2) + " = reference " +
+      D.info.reference + "): the site's 50-nt window on its own (N beyond it; the site logit above reads the " +
+      "UTR's flanks too) has logit " + fmt(det.window_logit, 2) + " = reference " +
       fmt(det.reference_logit, 2) + " + attributions " + fmt(sum, 2) + "; red raises the logit, blue lowers " +
       "it (largest bar " + fmt(amax, 3) + "; exact values in the details table)"));
     return card;
