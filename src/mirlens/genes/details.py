@@ -17,8 +17,8 @@ for the chosen sites (:func:`choose_sites`):
   its own, N beyond it, so its logit (``window_logit``) differs from the site logit of ``predict-genes``, which
   reads the UTR's flanks too (:mod:`mirlens.predict.utr_pass`); attributions of that context-window score would
   need the pooling restricted to the window's anchors inside a wider slot, which the model does not offer. miRNA
-  attributions are per L1..Ln, target attributions per window nucleotide 5'->3' (``window_start`` is the 0-based UTR index of
-  the window's first nucleotide; LTq of the window is index ``len(window) - q``).
+  attributions are per L1..Ln, target attributions per window nucleotide 5'->3' (``window_start`` is the 0-based
+  UTR index of the window's first nucleotide; LTq of the window is index ``len(window) - q``).
 
 Which sites: attributions cost about 20 ms per site on two cores, so details are computed for the genes ranked
 ``top`` or better within their miRNA (default :data:`DETAILS_TOP`) and, in each, for at most ``sites_per_gene``
