@@ -567,3 +567,21 @@ def test_genes_utrs_writes_a_table_or_fasta_that_respects_the_umask(mini, tmp_pa
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o640
     result = runner.invoke(app, ["genes", "utrs", "--genes", "BETA", *files, "-o", str(tmp_path / "u.xlsx")])
     assert result.exit_code == 1 and "unknown output format" in result.output
+
+
+def test_the_whole_transcriptome_command_by_name(tmp_path):
+    """The issue's one command: `predict-genes --mirna NAME --genes all --species human -o OUT` (Ensembl from a local
+    server), every gene ranked once, ids and symbols carried, resumable parts cleaned up, the page's sidecars."""
+    site = ensembl_layout(tmp_path / "site")
+    cache = tmp_path / "cache"
+    with serve(site) as url:
+        out = run_mirlens(["predict-genes", "--mirna", "hsa-miR-21-5p", "--genes", "all", "--species", "human",
+                           "--cache-dir", str(cache), "-o", "mir21.tsv", "--sort", "rank"], tmp_path,
+                          MIRLENS_ENSEMBL_SERVER=url)
+    assert out.returncode == 0, out.stderr
+    genes = pd.read_csv(tmp_path / "mir21.tsv", sep="\t")
+    assert set(genes["mirna_id"]) == {"hsa-miR-21-5p"}
+    assert genes["rank"].tolist() == list(range(1, len(genes) + 1))  # sorted, no ties
+    assert genes["gene_id"].is_unique and genes["gene_name"].notna().all()
+    assert {"ranking_score", "probability", "is_target", "sites"} <= set(genes.columns)
+    assert (tmp_path / "mir21.sites.tsv").is_file() and not (tmp_path / ".mir21.tsv.parts").exists()
