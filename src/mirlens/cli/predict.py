@@ -261,7 +261,7 @@ def predict(
                       f"{n_grid - len(windows):,} without a candidate site "
                       f"({(n_grid - len(windows)) / max(n_grid, 1):.1%})", highlight=False)
     summary = gene_summary(windows, threshold, min_sites)
-    calls = windows.attrs.get("calls")
+    calls = windows.attrs.pop("calls", None)  # a table: not for the window file's metadata
     if calls is not None and len(summary):
         # the gene-level call of predict-genes, read off the same pass: a site the model calls on the whole target
         summary = summary.merge(calls, on=["mirna_id", "target_id"], how="left", sort=False)
