@@ -187,10 +187,9 @@ def predict_genes_command(
     details_top: Annotated[int, typer.Option("--details-top", help="With --html: genes per miRNA (by rank) whose "
                                              "sites get duplexes and attributions (0: none).")] = 200,
 ) -> None:
-    """Which of my genes does this miRNA repress? One row per (miRNA, UTR) pair, in input order (or --sort rank),
-    from one whole-UTR pass of the site model per miRNA:
+    """Which of my genes does this miRNA repress? The gene-level answer, one row per (miRNA, UTR) pair.
 
-    `rank` (1 = predicted to go down most among the genes of the same miRNA; no ties), `ranking_score` (predicted
+    Rows in input order (or --sort rank), from one whole-UTR pass of the site model per miRNA: `rank` (1 = predicted to go down most among the genes of the same miRNA; no ties), `ranking_score` (predicted
     repression, -log2 fold change: canonical sites by type and context plus the model's best non-canonical site),
     `probability` (calibrated chance that the gene goes down, FDR < 0.05, when the miRNA is raised), `is_target`
     (the UTR holds a site the site model calls at its card's threshold -- what `mirlens predict` calls a target),
