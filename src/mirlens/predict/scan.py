@@ -186,7 +186,8 @@ def _scan_block(
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
     if utr_pass is not None and (n_windows or on_block is not None):
-        logits = np.concatenate(utr_pass.window_logits(seqs, starts_per, on_block=on_block))
+        logits = np.concatenate(utr_pass.window_logits(seqs, starts_per, on_block=on_block,
+                                                       scores=calls is not None and settings.call_rule is not None))
         prob = torch.sigmoid(torch.from_numpy(logits)).numpy()
     elif n_windows == 0:
         prob = np.zeros(0, dtype=np.float32)

@@ -33,6 +33,7 @@ from torch.nn import functional as F
 
 from mirlens.data.alphabet import tokenize
 from mirlens.genes.sites import N_CANONICAL, find_sites_tokens
+from mirlens.predict.threads import map_batches
 from mirlens.predict.utr_pass import PEAK_SHIFT, PassBlock, UtrPass
 
 NONCANONICAL = N_CANONICAL
@@ -40,6 +41,8 @@ NONCANONICAL = N_CANONICAL
 SAME_SITE = 3
 """A model peak whose anchor lies within this many nt of a canonical anchor is that canonical site."""
 CALL_COLUMNS = ("n_called_sites", "best_site_logit", "site_call")
+HEAD_CHUNK = 32_768
+"""Anchors per single-anchor head call (the calls run side by side on the cores)."""
 
 
 def logit(p: float) -> float:
@@ -77,7 +80,7 @@ class CallRule:
 
 def block_tokens(block: PassBlock, tokens: Sequence[np.ndarray]) -> np.ndarray:
     """The joined token array of a pass block (N between its UTRs)."""
-    joined = np.zeros(len(block.combine), dtype=np.uint8)
+    joined = np.zeros(len(block.single) if block.single is not None else len(block.combine), dtype=np.uint8)
     for s, w in zip(block.starts, block.utrs):
         joined[s:s + len(tokens[w])] = tokens[w]
     return joined
@@ -87,7 +90,7 @@ def block_site_calls(utr_pass: UtrPass, block: PassBlock, joined: np.ndarray, mi
                      ) -> pd.DataFrame:
     """Candidate sites of one pass block (see the module doc): ``utr`` (index in the caller's list), ``anchor``
     (on the UTR), ``type``, ``site_logit``, and ``joined_anchor`` (in ``joined``), sorted by anchor."""
-    n = len(block.combine)
+    n = len(block.single) if block.single is not None else len(block.combine)
     starts, lengths = block.starts, block.lengths
     pool, off = utr_pass.pool, utr_pass.site_offset
     if starts.min() < off + PEAK_SHIFT:
@@ -100,8 +103,17 @@ def block_site_calls(utr_pass: UtrPass, block: PassBlock, joined: np.ndarray, mi
     inside = np.zeros(n, dtype=bool)
     for s, ln in zip(starts, lengths):
         inside[s + PEAK_SHIFT:s + ln + 1 + PEAK_SHIFT] = True  # A1 anchors 0 .. len
+    if block.single is not None:
+        single = torch.from_numpy(block.single.astype(np.float64))
+    else:
+        def head(span: tuple[int, int]) -> torch.Tensor:
+            with torch.inference_mode():
+                return utr_pass.model.head(block.combine[span[0]:span[1]]).double()
+
+        spans = [(lo, min(lo + HEAD_CHUNK, n)) for lo in range(0, n, HEAD_CHUNK)]
+        single = torch.cat(list(map_batches(head, spans)))
     with torch.inference_mode():
-        single = utr_pass.model.head(block.combine).double() - 1e-12 * torch.arange(n, dtype=torch.float64)
+        single = single - 1e-12 * torch.arange(n, dtype=torch.float64)
         single[~torch.from_numpy(inside)] = -np.inf  # only the UTR's own anchors compete
         lo_pad = off + PEAK_SHIFT  # anchors 5' of the peak that its window pools
         best = F.max_pool1d(F.pad(single[None, None], (lo_pad, pool - 1 - lo_pad), value=-np.inf), pool, 1)[0, 0]
@@ -118,12 +130,15 @@ def block_site_calls(utr_pass: UtrPass, block: PassBlock, joined: np.ndarray, mi
     order = np.argsort(anchors, kind="stable")
     anchors, types = anchors[order], types[order]
     which = np.searchsorted(starts, anchors, side="right") - 1
-    # site logits: one gather over the block (window starts relative to the joined array)
-    idx = torch.from_numpy((anchors - off)[:, None] + np.arange(pool)[None, :])
-    site_logit = np.empty(len(anchors), np.float32)
-    with torch.inference_mode():
-        for s in range(0, len(anchors), 4096):
-            site_logit[s:s + 4096] = utr_pass.model.head(block.combine[idx[s:s + 4096]].amax(dim=1)).numpy()
+    # site logits: the windows that put each anchor where training sites sat
+    if block.window is not None:
+        site_logit = block.window[anchors - off].astype(np.float32)
+    else:
+        idx = torch.from_numpy((anchors - off)[:, None] + np.arange(pool)[None, :])
+        site_logit = np.empty(len(anchors), np.float32)
+        with torch.inference_mode():
+            for s in range(0, len(anchors), 4096):
+                site_logit[s:s + 4096] = utr_pass.model.head(block.combine[idx[s:s + 4096]].amax(dim=1)).numpy()
     return pd.DataFrame({"utr": block.utrs[which], "anchor": anchors - starts[which], "type": types,
                          "site_logit": site_logit, "joined_anchor": anchors, "block_utr": which})
 
@@ -139,7 +154,7 @@ def site_calls(model, mirna: str, utrs: Sequence[np.ndarray | str], *,
     m_tok = tokenize(mirna)
     utr_pass = UtrPass(model, mirna, **({} if block_nt is None else {"block_nt": block_nt}))
     parts = []
-    for block in utr_pass.blocks(tokens):
+    for block in utr_pass.blocks(tokens, scores=True):
         joined = block_tokens(block, tokens)
         sites = block_site_calls(utr_pass, block, joined, m_tok)
         if on_block is not None:

@@ -83,13 +83,18 @@ def is_pairing(model) -> bool:
 class PassBlock:
     """Features of a block of UTRs joined by N margins, for one miRNA."""
 
-    combine: torch.Tensor
-    """(n, units) combine-layer features (after relu) of every anchor of the joined array."""
+    combine: torch.Tensor | None
+    """(n, units) combine-layer features (after relu) of every anchor of the joined array (None for a block of
+    scores only, see :attr:`single`)."""
     starts: np.ndarray
     """Index of each UTR's first nucleotide in the joined array (= of its anchor 0)."""
     lengths: np.ndarray
     utrs: np.ndarray
     """Index of each UTR of the block in the caller's list."""
+    single: np.ndarray | None = None
+    """(n,) single-anchor logit of every joined anchor (the head on that anchor's features alone), when scored."""
+    window: np.ndarray | None = None
+    """(n,) logit of the window starting at every joined index (step 1), when scored."""
 
 
 @dataclass
@@ -272,6 +277,32 @@ class UtrPass:
             out[t[4]:t[5]] = logits
         return out, feats
 
+    def _scores(self, codes: torch.Tensor, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(single, window): every joined anchor's single-anchor logit and the logit of the window starting at every
+        joined index, tile by tile (no features kept: two floats per anchor instead of ``units``)."""
+        single = np.empty(n, np.float32)
+        window = np.empty(n, np.float32)
+        tiles = []
+        for lo in range(0, n, self.tile):
+            hi = min(lo + self.tile, n)
+            f_hi = lo + self.tile + self.pool - 1
+            if hi < lo + self.tile:
+                f_hi = lo + -(-(hi + self.pool - lo) // ROUND) * ROUND
+            tiles.append((lo, hi, f_hi))
+
+        def work(t) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi, f_hi = t
+            with torch.inference_mode():
+                f = self._features(codes, lo, f_hi, relu=True)
+                one = self.model.head(f[:hi - lo]).numpy()
+                every = self.model.head(self._window_max(f, np.arange(hi - lo))).numpy()
+                return one, every
+
+        for (lo, hi, _), (one, every) in zip(tiles, map_batches(work, tiles)):
+            single[lo:hi] = one
+            window[lo:hi] = every
+        return single, window
+
     @torch.inference_mode()
     def combine(self, tokens: np.ndarray) -> torch.Tensor:
         """Combine features (n, units) of anchors 0 .. n - 1 of a token array (N beyond its ends)."""
@@ -282,15 +313,21 @@ class UtrPass:
     def head(self, pooled: torch.Tensor) -> np.ndarray:
         return self.model.head(pooled).numpy().astype(np.float32)
 
-    def blocks(self, utrs: Sequence[np.ndarray]) -> Iterator[PassBlock]:
-        """The UTRs (token arrays) in joined blocks of about :attr:`block_nt` nucleotides, with their features."""
+    def blocks(self, utrs: Sequence[np.ndarray], *, scores: bool = False) -> Iterator[PassBlock]:
+        """The UTRs (token arrays) in joined blocks of about :attr:`block_nt` nucleotides, with their features
+        (``scores``: instead, every anchor's single-anchor logit and every step-1 window's logit, which is all that
+        site calls read and costs much less memory traffic)."""
         for lay in self._layouts(utrs):
+            if scores:
+                single, window = self._scores(self._codes(lay.joined), len(lay.joined))
+                yield PassBlock(None, lay.starts, lay.lengths, lay.utrs, single, window)
+                continue
             _, feats = self._run(self._codes(lay.joined), len(lay.joined), np.zeros(0, np.int64), True)
             yield PassBlock(feats, lay.starts, lay.lengths, lay.utrs)
 
     # ------------------------------------------------------------------ scores
     def window_logits(self, utrs: Sequence[np.ndarray], starts: Sequence[np.ndarray], *,
-                      on_block: BlockCallback | None = None) -> list[np.ndarray]:
+                      on_block: BlockCallback | None = None, scores: bool = False) -> list[np.ndarray]:
         """Window logits (real flanks) of every UTR (token arrays) at its 0-based window starts (any order; a start
         may lie before the UTR or a window run past its end, within the pass's reach, where it reads N).
 
@@ -298,7 +335,9 @@ class UtrPass:
         anchor's features are kept for one block at a time and ``on_block(block, logits)`` is called with the
         :class:`PassBlock` and the window logits of its UTRs (``logits[w]`` for UTR ``block.utrs[w]``), so that
         sites, single-anchor scores or other windows of the same UTRs can be read off the same pass
-        (:meth:`site_logits_in`, :meth:`anchor_logits_in`, :meth:`window_logits_in`)."""
+        (:meth:`site_logits_in`, :meth:`anchor_logits_in`, :meth:`window_logits_in`); with ``scores`` too, the block
+        carries every anchor's single-anchor logit and every step-1 window's logit instead of the features (the
+        windows' logits are read from those)."""
         if len(starts) != len(utrs):
             raise ValueError(f"{len(utrs)} UTRs but {len(starts)} start arrays")
         starts = [np.asarray(s, dtype=np.int64).ravel() for s in starts]
@@ -311,7 +350,12 @@ class UtrPass:
             if len(ws) > 1 and (np.diff(ws) < 0).any():
                 order = np.argsort(ws, kind="stable")
                 ws = ws[order]
-            logits, feats = self._run(self._codes(lay.joined), len(lay.joined), ws, on_block is not None)
+            single = window = feats = None
+            if scores and on_block is not None:
+                single, window = self._scores(self._codes(lay.joined), len(lay.joined))
+                logits = window[ws]
+            else:
+                logits, feats = self._run(self._codes(lay.joined), len(lay.joined), ws, on_block is not None)
             if order is not None:
                 unsorted = np.empty_like(logits)
                 unsorted[order] = logits
@@ -320,7 +364,7 @@ class UtrPass:
             for w, u in enumerate(lay.utrs):
                 out[u] = per[w]
             if on_block is not None:
-                on_block(PassBlock(feats, lay.starts, lay.lengths, lay.utrs), per)
+                on_block(PassBlock(feats, lay.starts, lay.lengths, lay.utrs, single, window), per)
         return out
 
     def window_logits_in(self, block: PassBlock, which: int, starts: np.ndarray) -> np.ndarray:
