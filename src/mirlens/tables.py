@@ -5,6 +5,8 @@
 * :class:`ChunkStore` keeps the results of a long job as numbered Parquet chunks in a directory, each written
   atomically, plus a JSON manifest of the job's parameters. A restarted job asks which chunks are done and skips
   them; a job started with different parameters on the same directory is refused instead of mixing results.
+* :class:`Task` is one unit of such a job: a function of the model that computes some of its chunks. The analyses
+  define their tasks; a runner (:func:`mirlens.cluster.engine.chunk_runner`: a Dask cluster) runs them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +146,23 @@ class ChunkStore:
         for p in self.directory.glob("chunk-*.parquet"):
             p.unlink()
         (self.directory / self.MANIFEST).unlink(missing_ok=True)
+
+
+@dataclass
+class Task:
+    """One task of a chunked job: ``fn(model, *args) -> {chunk: DataFrame}`` computes ``chunks`` of its
+    :class:`ChunkStore`; ``weight`` is what it adds to a progress bar when it completes. ``fn`` is a module-level
+    function (a worker imports it by name)."""
+
+    fn: Callable
+    args: tuple
+    chunks: Sequence[int]
+    weight: int = 1
+
+
+ChunkRunner = Callable[[ChunkStore, Sequence[Task], Callable[[int], None] | None], object]
+"""Runs the tasks of a :class:`ChunkStore` whose chunks are not all written yet, elsewhere (each task writes its own
+chunks), calling ``progress(weight)`` as each completes: ``runner(store, tasks, progress)``."""
 
 
 def table_fingerprint(pairs: pd.DataFrame, columns=("mirna", "target")) -> str:

@@ -28,15 +28,15 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "predict-genes": ("genes",), "mirnas": ("mirnas",), "genes": ("genome",),
     "data": ("data",), "models": ("models",),
     "energy": ("duplex",), "pairing": ("duplex",),
-    "explain": ("explain", "explain_beyond", "explain_correlate"), "plot": ("explain",),
+    "explain": ("explain.mutagenesis", "explain.attribution", "explain.layers"), "plot": ("explain.mutagenesis",),
     "reproduce": ("reproduce",), "report": ("report",),
     "train": ("train",), "tune": ("train",), "evaluate": ("train",),
     "evaluate-functional": ("functional",), "fit-repression": ("functional",),
 }
 """Command (or group) name -> the modules of :mod:`mirlens.cli` that define it (tests/test_cli_startup.py checks
 that this covers every command)."""
-ALL_MODULES = ("data", "explain", "genes", "models", "predict", "train", "duplex", "explain_beyond",
-               "explain_correlate", "functional", "reproduce", "mirnas", "report", "genome")
+ALL_MODULES = ("data", "explain.mutagenesis", "genes", "models", "predict", "train", "duplex", "explain.attribution",
+               "explain.layers", "functional", "reproduce", "mirnas", "report", "genome")
 
 
 def _register(command: str | None = None) -> None:

@@ -131,7 +131,7 @@ def plot_joint(table: pd.DataFrame, base: str | Path, *, title: str | None = Non
 
 def plot_saturation_logos(mirna: pd.DataFrame, target: pd.DataFrame, base: str | Path, *,
                           title: str | None = None) -> list[Path]:
-    """Two logos from :func:`mirlens.explain.saturation.importance` matrices (index = position, columns A C G U):
+    """Two logos from :func:`mirlens.explain.attribution.saturation.importance` matrices (index = position, columns A C G U):
     the miRNA side L1.. (5'->3') and the target side drawn 5'->3' (LTm .. LT1, so that the site reads as in the
     UTR)."""
     import logomaker

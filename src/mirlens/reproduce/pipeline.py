@@ -7,7 +7,7 @@ and miRAW with a miTAR2-style model (all 32,660 positives); by default the origi
 ``<ds>.regions``      Fig. 1 (seed L2-6 to N) and Supp. Fig. 1 (seed to G), positive and negative pairs
 ``<ds>.scan``         Fig. 2 / Fig. 4 (+ Supp. Fig. 3): k-nt scans, k = 1..6 (DeepMirTar) / 1..8 (miRAW)
 ``<ds>.impact``       Fig. 3 / Fig. 5: accumulative single-nucleotide impact (formulas 1-3)
-``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.presets.PRESETS`)
+``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.mutagenesis.presets.PRESETS`)
 ``<ds>.joint``        Fig. 6: independent and joint effects of the paper's regions, bootstrap CIs
 ``<ds>.energies``     duplex energy and pairing of every pair (miranda backend = miRanda 1.9 as the paper)
 ``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy, with the paper's
@@ -47,9 +47,9 @@ from mirlens.explain import (
     run_scan,
     select_label,
 )
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint
-from mirlens.explain.presets import Preset
-from mirlens.explain.scan import DEFAULT_CHUNK_PAIRS
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint
+from mirlens.explain.mutagenesis.presets import Preset
+from mirlens.explain.mutagenesis.scan import DEFAULT_CHUNK_PAIRS
 from mirlens.explain.stats import bonferroni
 from mirlens.model.families import fit_target_slot
 from mirlens.reproduce import paper
@@ -71,7 +71,7 @@ IMPACT_OVER = "all"
 def correlation_layers(model) -> tuple[str, ...]:
     """The paper's layers for miTAR models; every layer of other families (pairing: diagonal, combine, pool,
     dense)."""
-    from mirlens.explain.correlate import layers_of
+    from mirlens.explain.layers.correlate import layers_of
 
     known = layers_of(model)
     return CORRELATION_LAYERS if set(CORRELATION_LAYERS) <= set(known) else known
@@ -354,7 +354,7 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     # paper.TABLE1_ENERGY) and with ours (the miRNA 5'->3')
     def correlate(_d: Path):
         from mirlens.duplex import DuplexCache, compute_duplexes
-        from mirlens.explain.correlate import layer_energy_correlations, table1
+        from mirlens.explain.layers.correlate import layer_energy_correlations, table1
 
         written = compute_duplexes([m[::-1] for m in both["mirna"]], both["target"].tolist(), s.energy_backend,
                                    cache=DuplexCache(Path(s.out) / "cache" / "duplex"), jobs=s.jobs)

@@ -36,7 +36,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mirlens.errors import InputError
-from mirlens.explain.attribute import Attribution, _logits, _onehot, _position_table, reference_tokens
+from mirlens.explain.attribution.attribute import Attribution, _logits, _onehot, _position_table, reference_tokens
 from mirlens.explain.pairset import PairSet
 from mirlens.model.architecture import MiTAR, hard_sigmoid
 from mirlens.model.pairing import PairingModel
