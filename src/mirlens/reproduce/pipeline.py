@@ -56,8 +56,6 @@ from mirlens.reproduce import paper
 from mirlens.reproduce.cache import StageResult, StageRunner, fingerprint
 
 PIPELINE_VERSION = 1
-KERAS_FILES = {"deepmirtar": "miTAR1_CNN_BiRNN_b30_lr0.005_dout0.2.h5",
-               "miraw": "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5"}
 QUICK_POSITIVES = 200
 QUICK_NEGATIVES = 100
 QUICK_CHUNK_PAIRS = 100
@@ -404,6 +402,19 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     return res
 
 
+def report_texts(datasets: dict[str, DatasetResult]):
+    """The reproduction's words for the report (:class:`mirlens.report.html.ReportTexts`): the paper, the data
+    sets' titles, the notes per section and each data set's "beyond the paper" finding."""
+    from mirlens.report.html import ReportTexts
+    from mirlens.reproduce.beyond import finding_text
+    from mirlens.reproduce.notes import NOTES
+
+    findings = {ds: finding_text(r.tables["beyond_summary"].iloc[0].to_dict()) for ds, r in datasets.items()
+                if "beyond_summary" in r.tables}
+    return ReportTexts(paper=paper.PAPER, titles=dict(paper.TITLE_OF), table1_energy=paper.TABLE1_ENERGY,
+                       table2_regions=tuple(paper.TABLE2_REGIONS), notes=dict(NOTES), beyond_findings=findings)
+
+
 def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable | None = None,
         render: bool = True) -> Results:
     """Run (or resume, or load) every stage, compare with the paper and write the report into ``s.out``."""
@@ -431,6 +442,8 @@ def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable |
         if render:
             from mirlens.report.html import REPORT_NAME, REPORT_VERSION, write_report
 
+            texts = report_texts(datasets)
+
             report = out / REPORT_NAME
             params = {"version": REPORT_VERSION, "findings": fr.key, "stages": keys, "command": s.command,
                       "quick": s.quick, "seed": s.seed, "backend": s.energy_backend, "models": s.models,
@@ -439,7 +452,7 @@ def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable |
                           for w, t in by_weights.items()}}
 
             def render_stage(_d: Path):
-                write_report(results, out)
+                write_report(results, out, texts)
                 return {}, {}
 
             if not report.is_file():  # deleted: render again even though the stage is marked done
