@@ -1,4 +1,5 @@
-"""Candidate miRNA sites on a 3'UTR: canonical seed matches and a non-canonical extended-seed match.
+"""Candidate miRNA sites on a 3'UTR: canonical seed matches and a non-canonical extended-seed match (seed-match
+typing is data-level: both :mod:`mirlens.predict` and :mod:`mirlens.genes` use it).
 
 Coordinates. A site is placed by its *anchor*: the 0-based index on the UTR (5'->3') of the nucleotide facing miRNA
 position 1 (the "A1" position of TargetScan). The nucleotide facing miRNA position ``k`` sits at ``anchor - (k - 1)``;
