@@ -36,7 +36,7 @@ from mirlens.evaluation.functional import (SEED_WEIGHTS, cross_validate, experim
                                            fit_ranking, scored_metrics)
 from mirlens.evaluation.metrics import auroc, grouped_auroc  # noqa: E402
 from mirlens.genes.repression import load_repression  # noqa: E402
-from mirlens.data.seeds import SITE_TYPES  # noqa: E402
+from mirlens.genes.sites import SITE_TYPES  # noqa: E402
 from mirlens.genes.table import gene_table, paper_gene_table  # noqa: E402
 from mirlens.model.store import load_model  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 :func:`example_tables` types the candidate sites of the shipped examples (5 miRNAs x 5 synthetic UTRs with planted
 8mers: let-7a on the two-site UTR and on the 45-nt fragment, miR-21 on its two UTRs, miR-155 on its UTR) with
-:func:`mirlens.data.seeds.find_sites` and gives every site a logit and contribution by its type, so the planted
+:func:`mirlens.genes.sites.find_sites` and gives every site a logit and contribution by its type, so the planted
 pairs -- and only they -- are called and ranked first. :func:`synthetic_tables` makes a 20,000-gene table of the
 same schema with random sites, for the page's load test.
 """
@@ -14,7 +14,7 @@ import pandas as pd
 
 from mirlens.data.examples import example_path
 from mirlens.data.fasta import pairs_from_fasta
-from mirlens.data.seeds import SEED_SPAN, SITE_TYPES, find_sites
+from mirlens.genes.sites import SEED_SPAN, SITE_TYPES, find_sites
 
 COUNT_COLUMNS = ["n_8mer", "n_7mer_m8", "n_7mer_a1", "n_6mer", "n_offset_6mer", "n_noncanonical"]
 LOGIT = {"8mer": 6.0, "7mer-m8": 3.5, "7mer-A1": 2.5, "6mer": 0.5, "offset-6mer": -0.5, "noncanonical": -2.0}

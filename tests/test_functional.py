@@ -24,7 +24,7 @@ from mirlens.evaluation.functional import (SEED_WEIGHTS, calibration_summary, cr
 from mirlens.genes.context import local_au, site_context, supplementary_pairing
 from mirlens.genes.predict import site_table
 from mirlens.genes.repression import CANONICAL_KEY, RepressionModel, fit_repression, load_repression
-from mirlens.data.seeds import SITE_TYPES, find_sites
+from mirlens.genes.sites import SITE_TYPES, find_sites
 
 _register()
 runner = CliRunner()

@@ -18,7 +18,7 @@ from mirlens.evaluation.specificity import utr_call_rule
 from mirlens.genes.calls import SAME_SITE, CallRule, site_calls
 from mirlens.genes.repression import (CANONICAL_KEY, PAIRING_KEY, Calibration, NoncanonicalTerm, RepressionModel,
                                       fit_calibration, fit_repression, load_repression, save_repression)
-from mirlens.data.seeds import N_CANONICAL, find_sites
+from mirlens.genes.sites import N_CANONICAL, find_sites
 from mirlens.genes.table import gene_table, parts, utr_calls
 from mirlens.model.store import load_model
 from mirlens.predict.utr_pass import PEAK_SHIFT, UtrPass

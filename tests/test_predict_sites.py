@@ -13,7 +13,7 @@ from mirlens.data.alphabet import tokenize
 from mirlens.data.examples import example_path
 from mirlens.data.fasta import read_fasta
 from mirlens.errors import InputError
-from mirlens.data.seeds import SITE_TYPES, find_sites
+from mirlens.genes.sites import SITE_TYPES, find_sites
 from mirlens.model.store import load_model
 from mirlens.predict.scan import ScanSettings, parse_sites, scan, windows_with_sites
 

@@ -39,10 +39,10 @@ from mirlens.genes.predict import site_table
 from mirlens.genes.repression import (CANONICAL_FEATURES, CANONICAL_KEY, DEFAULT_FEATURES, DEFAULT_L2, DOWN_FDR,
                                       PAIRING_KEY, RepressionModel, fit_calibration, fit_repression,
                                       normalised_log2fc)
-from mirlens.data.seeds import N_CANONICAL
+from mirlens.genes.sites import N_CANONICAL
 
 SEED_WEIGHTS = np.array([3.0, 2.0, 1.5, 0.5, 0.0, 0.0])
-"""Weighted seed-count baseline: weight of each site type (:data:`mirlens.data.seeds.SITE_TYPES`)."""
+"""Weighted seed-count baseline: weight of each site type (:data:`mirlens.genes.sites.SITE_TYPES`)."""
 TOP_N = 100
 FDR_DOWN = DOWN_FDR
 METRIC_COLUMNS = ("neg_spearman", "top100_delta", "auroc_down")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mirlens.data.seeds import N_CANONICAL, SITE_TYPES
+from mirlens.genes.sites import N_CANONICAL, SITE_TYPES
 
 EPS = 1e-4
 """Probabilities are clipped to [EPS, 1 - EPS] before logits / logs."""

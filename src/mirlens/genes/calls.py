@@ -3,7 +3,7 @@
 For one miRNA and a list of UTRs, in one whole-UTR pass of a pairing-family model (:mod:`mirlens.predict.
 utr_pass`, every nucleotide computed once, real flanks):
 
-1. **candidate sites**: every canonical seed match (:mod:`mirlens.data.seeds`: 8mer, 7mer-m8, 7mer-A1, 6mer,
+1. **candidate sites**: every canonical seed match (:mod:`mirlens.genes.sites`: 8mer, 7mer-m8, 7mer-A1, 6mer,
    offset-6mer) and every *peak* of the model's single-anchor score -- an anchor whose score is the highest of the
    anchors its own site window pools, i.e. the best place for a site in that stretch -- that is not a canonical
    site (more than :data:`SAME_SITE` nt from every canonical anchor): type ``noncanonical``. The model's peak lies
@@ -15,7 +15,7 @@ utr_pass`, every nucleotide computed once, real flanks):
    is the site threshold unless the model card records a UTR-level rule (``card["utr_call"]``).
 
 The site table has one row per candidate site: ``utr`` (index in the caller's list), ``anchor`` (0-based index on
-the UTR of the nucleotide facing miRNA position 1), ``type`` (code into :data:`mirlens.data.seeds.SITE_TYPES`),
+the UTR of the nucleotide facing miRNA position 1), ``type`` (code into :data:`mirlens.genes.sites.SITE_TYPES`),
 ``site_logit`` and the context columns of :mod:`mirlens.genes.context` (computed for every site).
 """
 
@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from mirlens.data.alphabet import tokenize
 from mirlens.genes.context import CONTEXT_COLUMNS, site_context
-from mirlens.data.seeds import N_CANONICAL, find_sites_tokens
+from mirlens.genes.sites import N_CANONICAL, find_sites_tokens
 from mirlens.predict.utr_pass import PEAK_SHIFT, UtrPass
 
 NONCANONICAL = N_CANONICAL

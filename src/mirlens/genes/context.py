@@ -16,7 +16,7 @@ Per site (vectorised over all sites of one token array, e.g. many UTRs joined by
                     spacing).
 ==================  ================================================================================================
 
-Coordinates follow :mod:`mirlens.data.seeds`: a site is placed by its anchor, the 0-based index of the nucleotide
+Coordinates follow :mod:`mirlens.genes.sites`: a site is placed by its anchor, the 0-based index of the nucleotide
 facing miRNA position 1; the nucleotide facing position ``k`` is at ``anchor - (k - 1)``.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.data.alphabet import PAD_TOKEN, TOKENS
-from mirlens.data.seeds import SEED_SPAN
+from mirlens.genes.sites import SEED_SPAN
 
 CONTEXT_COLUMNS: tuple[str, ...] = ("local_au", "supp3", "min_dist", "utr_length", "n_coop")
 AU_FLANK = 30

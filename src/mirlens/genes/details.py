@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.errors import InputError
-from mirlens.data.seeds import SITE_TYPES
+from mirlens.genes.sites import SITE_TYPES
 
 DETAILS_TOP = 200
 """Genes per miRNA (by rank) whose sites get details."""

@@ -3,7 +3,7 @@
 Pipeline, per block of UTRs that share a miRNA (vectorised with numpy; only the model runs in batches):
 
 1. the UTRs are joined into one token array, separated by runs of N one window long;
-2. candidate sites are typed in one pass (:func:`mirlens.data.seeds.find_sites_tokens`);
+2. candidate sites are typed in one pass (:func:`mirlens.genes.sites.find_sites_tokens`);
 3. each site gets windows with its anchor where training sites sat (:mod:`mirlens.genes.windows`), scored through
    :func:`mirlens.predict.score.score_tokens` (windows from many miRNAs are pooled into full batches);
 4. per pair, the site scores are summarised (:mod:`mirlens.genes.aggregate`) and turned into one probability by
@@ -27,7 +27,7 @@ from mirlens.genes.aggregate import FEATURES, background_stats, features, group_
 from mirlens.genes.calibrate import LogisticCalibrator, calibrator_key, load_calibrators, weights_key
 from mirlens.genes.context import CONTEXT_COLUMNS, CONTEXT_REACH, site_context
 from mirlens.genes.repression import CANONICAL_KEY, RepressionModel, load_repression
-from mirlens.data.seeds import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES, find_sites_tokens
+from mirlens.genes.sites import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES, find_sites_tokens
 from mirlens.genes.windows import N_BACKGROUND, background_windows, default_offsets, site_windows
 from mirlens.model.architecture import MiTAR
 from mirlens.predict.score import score_tokens
@@ -88,7 +88,7 @@ class SiteBlock:
     pair: np.ndarray
     """Input row of each site."""
     anchor: np.ndarray
-    """Anchor of each site on its UTR (0-based, see :mod:`mirlens.data.seeds`)."""
+    """Anchor of each site on its UTR (0-based, see :mod:`mirlens.genes.sites`)."""
     joined_anchor: np.ndarray
     """Anchor of each site in ``joined``."""
     type: np.ndarray
@@ -180,7 +180,7 @@ def score_sites(
 ) -> SiteScores:
     """Every candidate site of every (miRNA, UTR) pair with its model probability and context (``SITE_COLUMNS``
     and :data:`mirlens.genes.context.CONTEXT_COLUMNS`; ``anchor`` is 0-based on the UTR, see
-    :mod:`mirlens.data.seeds`), and each miRNA's background statistics. ``progress(n)`` gets the UTR nt typed
+    :mod:`mirlens.genes.sites`), and each miRNA's background statistics. ``progress(n)`` gets the UTR nt typed
     per block."""
     names = _pair_names(len(mirnas), names)
     _check_inputs(mirnas, utrs, names)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.errors import ModelFileError
-from mirlens.data.seeds import N_CANONICAL, SITE_TYPES
+from mirlens.genes.sites import N_CANONICAL, SITE_TYPES
 
 REPRESSION_FILE = "repression.json"
 ALL_FEATURES: tuple[str, ...] = ("local_au", "log_min_dist", "log_dist5", "log_utr_length", "supp3", "n_coop",

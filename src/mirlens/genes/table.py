@@ -43,7 +43,7 @@ import pandas as pd
 from mirlens.errors import InputError
 from mirlens.genes.calls import NONCANONICAL, CallRule, site_calls
 from mirlens.genes.repression import CANONICAL_KEY, PAIRING_KEY, RepressionModel, load_repression
-from mirlens.data.seeds import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES
+from mirlens.genes.sites import MIN_MIRNA_LEN, N_CANONICAL, SEED_SPAN, SITE_TYPES
 from mirlens.predict.utr_pass import is_pairing
 
 ID_COLUMNS = ("record", "mirna_id", "target_id", "gene_id", "gene_name", "transcript_id")

@@ -2,7 +2,7 @@
 
 In the miRAW site-level training data (40-nt targets, ``data_miRaw_IndTest_noRepeats_3folds.txt``), 16,223 of the
 21,265 positives hold a perfect match to miRNA positions 2-7; of those 16,834 matches, the anchor (the nucleotide
-facing miRNA position 1, see :mod:`mirlens.data.seeds`) sits at window index 35 in 47.7%, 36 in 42.3%, 37 in 3.8%,
+facing miRNA position 1, see :mod:`mirlens.genes.sites`) sits at window index 35 in 47.7%, 36 in 42.3%, 37 in 3.8%,
 and anywhere else below 1% each. Anchor 35 puts the nucleotide facing miRNA position 2 at index 34, 5 nt from the
 window's 3' end, and with a ~22-nt miRNA facing indices ~14..35 about 5 nt of flank remain at the 5' end too.
 :func:`default_offsets` therefore scores each site with its anchor at index ``window - TAIL`` (35 for the 40-nt

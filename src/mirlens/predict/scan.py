@@ -37,7 +37,7 @@ class ScanSettings:
     batch_size: int = 4096
     targets_per_chunk: int = 500
     sites: tuple[int, ...] | None = None
-    """Site type codes (:data:`mirlens.data.seeds.SITE_TYPES`): score only windows holding such a candidate site;
+    """Site type codes (:data:`mirlens.genes.sites.SITE_TYPES`): score only windows holding such a candidate site;
     None: every window (the original tool's grid)."""
 
 
@@ -48,7 +48,7 @@ def mirna_prefix(mirna: str, *, name: str = "miRNA") -> np.ndarray:
 
 SITE_CHOICES = {"8mer": (0,), "7mer": (1, 2), "7mer-m8": (1,), "7mer-a1": (2,), "6mer": (3,), "offset6mer": (4,),
                 "offset-6mer": (4,), "noncanonical": (5,)}
-"""``--sites`` words and the site types (:data:`mirlens.data.seeds.SITE_TYPES` codes) each one keeps."""
+"""``--sites`` words and the site types (:data:`mirlens.genes.sites.SITE_TYPES` codes) each one keeps."""
 
 
 def parse_sites(spec: str | None) -> tuple[int, ...] | None:
@@ -76,7 +76,7 @@ def _site_params(settings: ScanSettings) -> dict:
 def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np.ndarray, window: int,
                        types: tuple[int, ...]) -> np.ndarray:
     """Mask of the windows (0-based ``starts``, ``window`` nt) that hold a candidate site of one of ``types``
-    (:mod:`mirlens.data.seeds`): every target nucleotide facing miRNA positions 2-8 of the site lies in the window
+    (:mod:`mirlens.genes.sites`): every target nucleotide facing miRNA positions 2-8 of the site lies in the window
     (positions before the target's start or past its end are not needed)."""
     from mirlens.data.seeds import find_sites_tokens
 

@@ -25,12 +25,12 @@ import pandas as pd
 
 from mirlens.errors import InputError
 from mirlens.genes.sidecars import SITE_COLUMNS, read_meta, sidecar
-from mirlens.data.seeds import SITE_TYPES
+from mirlens.genes.sites import SITE_TYPES
 from mirlens.report.genes_page import CSS, JS
 from mirlens.tables import read_table, write_text
 
 TYPE_COLORS = ("#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#8c8c8c")
-"""One colour per site type of :data:`mirlens.data.seeds.SITE_TYPES` (Okabe-Ito; non-canonical grey)."""
+"""One colour per site type of :data:`mirlens.genes.sites.SITE_TYPES` (Okabe-Ito; non-canonical grey)."""
 COUNT_COLUMNS = ("n_8mer", "n_7mer_m8", "n_7mer_a1", "n_6mer", "n_offset_6mer", "n_noncanonical")
 REQUIRED = ("record", "mirna_id", "target_id", "rank", "ranking_score", "probability", "is_target", *COUNT_COLUMNS,
             "utr_length")
