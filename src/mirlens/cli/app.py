@@ -4,6 +4,8 @@ no more than that command uses: `mirlens score` never loads SciPy or matplotlib,
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
 import sys
 
 import typer
@@ -46,7 +48,24 @@ def _register(command: str | None = None) -> None:
         importlib.import_module(f"mirlens.cli.{name}")
 
 
+HELP_WIDTH = 120
+"""Columns of ``--help``: Typer draws it with rich, which takes 80 columns when the output is not a terminal and
+then breaks the option help into one-word lines. The terminal's width up to this; this when not on a terminal;
+$COLUMNS or $TERMINAL_WIDTH win."""
+
+
+def _help_width() -> None:
+    """Tell Typer's help (``typer.rich_utils``, imported only when help or a usage error is printed) its width."""
+    if "TERMINAL_WIDTH" in os.environ or "COLUMNS" in os.environ:
+        return
+    width = HELP_WIDTH
+    if sys.stdout.isatty():
+        width = min(width, shutil.get_terminal_size((HELP_WIDTH, 24)).columns)
+    os.environ["TERMINAL_WIDTH"] = str(width)
+
+
 def main() -> None:
+    _help_width()
     args = sys.argv[1:]
     _register(args[0] if args and args[0] in COMMAND_MODULES else None)
     app()

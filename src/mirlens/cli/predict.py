@@ -90,7 +90,7 @@ def score(
     write_table(out, output)
     if spec:
         shutil.rmtree(work, ignore_errors=True)
-    console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
+    console.print(f"scored {len(out):,} pairs with model {escape(repr(meta['name']))} -> {escape(str(output))}")
     if n_long:
         console.print(f"{n_long:,} target(s) longer than the model's {slot}-nt slot: scored in every {slot}-nt "
                       "window (step 1), keeping the best (window_start, window_end, n_windows)")
