@@ -56,7 +56,13 @@ def write_table(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> P
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         elif fmt in ("tsv", "csv"):
-            _preformat_floats(df).to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.7g")
+            sep = "\t" if fmt == "tsv" else ","
+            text = _preformat_floats(df)
+            fast = _arrow_text(text, sep)
+            if fast is not None:
+                tmp.write_bytes(fast)
+            else:
+                text.to_csv(tmp, sep=sep, index=False, float_format="%.7g")
         else:
             raise MirlensError(f"unknown table format {fmt!r} (tsv, csv or parquet)")
         tmp.replace(path)
@@ -78,6 +84,46 @@ def _preformat_floats(df: pd.DataFrame) -> pd.DataFrame:
         text[np.isnan(values)] = ""
         out[col] = text
     return out
+
+
+_NEEDS_QUOTING = ('"', "\n", "\r")
+
+
+def _arrow_text(df: pd.DataFrame, sep: str) -> bytes | None:
+    """``df`` (floats already text, :func:`_preformat_floats`) as the bytes of pandas' ``to_csv(sep=sep,
+    index=False)``, written by Arrow's CSV writer (~5x faster on large tables); None where the two could differ: a
+    name or value that needs quoting, one column (pandas quotes an empty field alone on its line), a column that is
+    not integers, booleans or text."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = list(df.columns)
+    if len(names) < 2 or not all(isinstance(c, str) and not any(q in c for q in (sep, *_NEEDS_QUOTING))
+                                 for c in names):
+        return None
+    arrays = []
+    for name, dtype in df.dtypes.items():
+        values = df[name]
+        kind = getattr(dtype, "kind", "")
+        if isinstance(dtype, pd.CategoricalDtype) or kind not in ("i", "u", "b", "O"):
+            return None
+        if kind == "b":  # pandas writes True / False
+            values = values.map({True: "True", False: "False"})
+        try:
+            arr = pa.array(values, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+        if not (pa.types.is_integer(arr.type) or pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                or pa.types.is_null(arr.type)):
+            return None
+        arrays.append(arr)
+    sink = pa.BufferOutputStream()
+    try:
+        pa_csv.write_csv(pa.table(arrays, names=names), sink,
+                         pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none"))
+    except pa.ArrowInvalid:  # a value holds the separator, a quote or a line break: pandas quotes it
+        return None
+    return (sep.join(names) + "\n").encode() + sink.getvalue().to_pybytes()
 
 
 def write_text(text: str, path: str | Path) -> Path:

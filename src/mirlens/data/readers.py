@@ -259,8 +259,10 @@ def _clean_column(col: pa.Array) -> tuple[pa.Array, np.ndarray, int]:
     data = data[offsets[0]:offsets[-1]]
     rel = offsets - offsets[0]
     clean = _CLEAN_BYTE[data]
-    refused = np.concatenate([[0], np.cumsum(clean == 0)])
-    bad = (refused[rel[1:]] - refused[rel[:-1]] > 0) | (rel[1:] == rel[:-1])
+    bad = rel[1:] == rel[:-1]
+    refused = np.flatnonzero(clean == 0)  # usually none: no per-byte running count over the whole buffer
+    if len(refused):
+        bad[np.searchsorted(rel, refused, side="right") - 1] = True
     out = pa.LargeStringArray.from_buffers(len(col), pa.py_buffer(rel), pa.py_buffer(clean))
     return out, bad, int(_AMBIGUOUS_BYTE[data].sum())
 
