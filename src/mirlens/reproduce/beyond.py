@@ -1,8 +1,8 @@
 """Beyond the paper, in a reproduce run: the stage ``<ds>.beyond`` of every data set (tables only; the report
 draws them in its own, separate section).
 
-* ``beyond_compensation`` -- the compensatory-pairing test (:mod:`mirlens.explain.attribution.compensate`) of the run's model
-  on the data set's positives (their duplexes come from the ``<ds>.energies`` stage), L1-L22;
+* ``beyond_compensation`` -- the compensatory-pairing test (:mod:`mirlens.explain.attribution.compensate`) of the run's
+  model on the data set's positives (their duplexes come from the ``<ds>.energies`` stage), L1-L22;
 * ``beyond_attribution`` -- Integrated Gradients and DeepLIFT-SHAP against the all-N reference on a seeded sample
   of the positives: per (method, pair) the completeness remainder, the steps / references used, Spearman's rho
   with the 1-nt N-scan and the disagreement measures (:mod:`mirlens.explain.attribution.disagreement`);

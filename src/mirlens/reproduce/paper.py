@@ -2,8 +2,8 @@
 learning models") report: the numbers and statements ``mirlens reproduce`` checks, in one place.
 
 Effect sizes of Fig. 1 / Fig. 6 are read from the paper's text ("~0.16 reduction") and live with the analysis
-presets (:data:`mirlens.explain.mutagenesis.presets.PRESETS`, ``paper_reductions``); they are re-exported here. Table 1 and
-Table 2 are copied from the paper's tables; peak positions and the qualitative statements from its Results.
+presets (:data:`mirlens.explain.mutagenesis.presets.PRESETS`, ``paper_reductions``); they are re-exported here. Table 1
+and Table 2 are copied from the paper's tables; peak positions and the qualitative statements from its Results.
 Supplementary Table 1 (negative pairs and the dense layer) is not printed in the paper; only its text summary is
 ("most of the minimum and maximum correlations [of the dense layer] are not statistically significant").
 """
@@ -67,10 +67,10 @@ TABLE1_LEVEL_NAMES = {("CNN", "unit"): "Raw", ("CNN", "feature_map"): "CombinePe
                       ("CNN", "all"): "CombineAllUnits", ("BiRNN", "unit"): "Raw",
                       ("BiRNN", "all"): "Combine_AllUnits"}
 # Which of our layers / levels stands for the paper's rows (the paper's layout, found by testing candidates against
-# its counts and values; see mirlens.explain.layers.correlate): "Raw" = every conv unit (after relu) that is not constant
-# (21,437 of 68 x 320 for miTAR1; paper 21,438); "CombinePerFeatureMap" = per feature map, the sum of its positively
-# and, apart, of its negatively correlated units (2 x 320 = 640); "CombineAllUnits" / "Combine_AllUnits" = the sum
-# of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units, the
+# its counts and values; see mirlens.explain.layers.correlate): "Raw" = every conv unit (after relu) that is not
+# constant (21,437 of 68 x 320 for miTAR1; paper 21,438); "CombinePerFeatureMap" = per feature map, the sum of its
+# positively and, apart, of its negatively correlated units (2 x 320 = 640); "CombineAllUnits" / "Combine_AllUnits" =
+# the sum of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units, the
 # BiLSTM's two directions) stays in the tables as an extension.
 TABLE1_OURS = {("CNN", "unit"): ("conv", "unit"), ("CNN", "feature_map"): ("conv", "feature_map_signed"),
                ("CNN", "all"): ("conv", "all_signed"), ("BiRNN", "unit"): ("bilstm", "unit"),
