@@ -70,8 +70,8 @@ TABLE1_LEVEL_NAMES = {("CNN", "unit"): "Raw", ("CNN", "feature_map"): "CombinePe
 # its counts and values; see mirlens.explain.layers.correlate): "Raw" = every conv unit (after relu) that is not
 # constant (21,437 of 68 x 320 for miTAR1; paper 21,438); "CombinePerFeatureMap" = per feature map, the sum of its
 # positively and, apart, of its negatively correlated units (2 x 320 = 640); "CombineAllUnits" / "Combine_AllUnits" =
-# the sum of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units, the
-# BiLSTM's two directions) stays in the tables as an extension.
+# the sum of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units,
+# the BiLSTM's two directions) stays in the tables as an extension.
 TABLE1_OURS = {("CNN", "unit"): ("conv", "unit"), ("CNN", "feature_map"): ("conv", "feature_map_signed"),
                ("CNN", "all"): ("conv", "all_signed"), ("BiRNN", "unit"): ("bilstm", "unit"),
                ("BiRNN", "all"): ("bilstm", "all_signed")}
