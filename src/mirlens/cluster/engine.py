@@ -23,8 +23,6 @@ from distributed import Client, LocalCluster, as_completed
 from mirlens.errors import InputError, MirlensError
 from mirlens.tables import ChunkRunner, ChunkStore, Task, write_table
 
-ENV = "MIRLENS_CLUSTER"
-
 
 def parse_spec(spec: str) -> tuple[str, int | str]:
     """``("local", N)`` for ``local:N``, ``("address", "tcp://...")`` for a scheduler address."""

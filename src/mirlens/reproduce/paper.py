@@ -16,7 +16,6 @@ PAPER = "Gu et al., Sci Rep 11:23825 (2021)"
 
 DATASETS = ("deepmirtar", "miraw")
 PRESET_OF = {"deepmirtar": "paper-deepmirtar", "miraw": "paper-miraw"}
-MODEL_OF = {"deepmirtar": "miTAR1", "miraw": "miTAR2"}
 TITLE_OF = {"deepmirtar": "DeepMirTar", "miraw": "miRAW"}
 
 # Fig. 1 (seed L2-6 to N, positive pairs) and Fig. 6 (independent / joint effects): reduction in mean probability.
@@ -81,7 +80,6 @@ as 5'->3'). With them the DeepMirTar rows come out as printed (CNN -0.34/0.32, -
 -0.19/0.35, -0.10/0.21 vs the paper's -0.34/0.32, -0.53/0.51, -0.56/0.59, -0.19/0.36, -0.10/0.22), while the
 energies of the miRNA read 5'->3' (``"5to3"``, the physically meaningful duplex; also Table 2's orientation) give
 -0.22/0.24, -0.40/0.38 and a single all-unit sum of -0.12. Both are computed; the findings use this one."""
-TABLE1_ENERGIES = ("as_written", "5to3")
 TABLE1_LAYOUT_VERSION = 2
 CORRELATION_TOLERANCE = 0.05
 
