@@ -68,3 +68,20 @@ def test_help_is_wide_enough_when_not_on_a_terminal(tmp_path):
     narrow = help_lines(COLUMNS="80")
     assert max(len(line) for line in narrow) == 80
     assert not any(option in line for line in narrow)
+
+
+def test_command_help_keeps_no_line_breaks_inside_a_paragraph():
+    # Typer's rich help would keep them and wrap each docstring line again in the commands table
+    def infos(t):
+        yield from t.registered_commands
+        for group in t.registered_groups:
+            yield from infos(group.typer_instance)
+
+    helps = [info.help for info in infos(app)]
+    assert len(helps) > 20 and all(helps)
+    assert not [h for h in helps if any("\n" in paragraph for paragraph in h.split("\n\n"))]
+    r = runner.invoke(app, ["explain", "--help"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0
+    panel = [line.strip(" │").split() for line in r.output.splitlines() if line.startswith("│")]
+    assert panel and min(len(words) for words in panel) > 1  # at 120 columns no line of the table is a lone word
+

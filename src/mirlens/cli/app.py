@@ -4,6 +4,7 @@ no more than that command uses: `mirlens score` never loads SciPy or matplotlib,
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import shutil
 import sys
@@ -46,6 +47,19 @@ def _register(command: str | None = None) -> None:
     commands or sub-apps to :data:`app`."""
     for name in COMMAND_MODULES.get(command or "", ALL_MODULES):
         importlib.import_module(f"mirlens.cli.{name}")
+    _paragraphs_on_one_line(app)
+
+
+def _paragraphs_on_one_line(typer_app: typer.Typer) -> None:
+    """Give every command its help with each paragraph of the docstring on one line: Typer's rich help keeps a
+    docstring's own line breaks and wraps each line again to its column, which leaves lines of a word or two."""
+    for info in typer_app.registered_commands:
+        text = info.help if info.help is not None else inspect.getdoc(info.callback) if info.callback else None
+        if text:
+            info.help = "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines())
+                                    for paragraph in inspect.cleandoc(text).split("\n\n"))
+    for group in typer_app.registered_groups:
+        _paragraphs_on_one_line(group.typer_instance)
 
 
 HELP_WIDTH = 120

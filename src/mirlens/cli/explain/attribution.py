@@ -67,7 +67,6 @@ def compensate_cmd(
     plot_figure(table, plot, "compensation")
 
 
-
 METHODS = ("ig", "deeplift-shap", "both")
 
 
