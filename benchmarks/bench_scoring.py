@@ -186,7 +186,7 @@ def end_to_end(n_pairs: int, rounds: int) -> None:
     table = read_pairs(pairs_file, max_mirna_len=model.config.mirna_slot)
     score_pair_table(model, table.iloc[:4096])  # warm-up
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    cmd = [sys.executable, "-c", "from mirlens.cli import main; main()", "score", str(pairs_file), "--model",
+    cmd = [sys.executable, "-c", "from mirlens.cli import entry; entry()", "score", str(pairs_file), "--model",
            "miraw", "-o"]
     gemm, e2e, e2e_tsv, alone = [], [], [], []
     for _ in range(rounds):

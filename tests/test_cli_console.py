@@ -85,3 +85,22 @@ def test_command_help_keeps_no_line_breaks_inside_a_paragraph():
     panel = [line.strip(" │").split() for line in r.output.splitlines() if line.startswith("│")]
     assert panel and min(len(words) for words in panel) > 1  # at 120 columns no line of the table is a lone word
 
+
+
+def test_score_as_the_command_writes_everything_before_its_process_ends(tmp_path):
+    # entry() (the console script) ends a successful `score` without Python's teardown: the table must be whole,
+    # the message printed, and errors must keep their exit code
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    code = "import sys; from mirlens.cli import entry; sys.argv = ['mirlens'] + sys.argv[1:]; entry()"
+    pairs = str(example_path("pairs.tsv"))
+    runs = {}
+    for name, entry_code in (("entry", code), ("main", code.replace("entry", "main"))):
+        out = subprocess.run([sys.executable, "-c", entry_code, "score", pairs, "-o", str(tmp_path / f"{name}.tsv")],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "scored 4 pairs" in out.stderr
+        runs[name] = (tmp_path / f"{name}.tsv").read_bytes()
+    assert runs["entry"] == runs["main"] and runs["entry"].count(b"\n") == 5
+    bad = subprocess.run([sys.executable, "-c", code, "score", str(tmp_path / "missing.tsv"), "-o", "x.tsv"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bad.returncode == 1 and "error:" in bad.stderr and "Traceback" not in bad.stderr

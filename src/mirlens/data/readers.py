@@ -272,7 +272,8 @@ class _Lines:
     and ``\r`` all end a line (the numbering of :func:`_numbered_lines`)."""
 
     def __init__(self, text: str):
-        every = pa.array(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), type=pa.large_string())
+        one = pa.array([text.replace("\r\n", "\n").replace("\r", "\n")], type=pa.large_string())
+        every = pc.split_pattern(one, "\n").flatten()  # no Python string per line
         keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(every)), 0)
         self.text = every.filter(keep)
         self.numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
