@@ -32,6 +32,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    """The re-exported names, imported on first use (``import mirlens.explain.layers`` loads no mutagenesis)."""
     if name in ("PairSet", "load_pairs"):
         from mirlens.explain import pairset as module
     elif name in __all__:

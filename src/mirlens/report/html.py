@@ -2,8 +2,8 @@
 
 The report layer never computes an analysis: it takes the tables of a :class:`~mirlens.reproduce.pipeline.Results`
 (per data set, the findings and the comparisons with the paper) and the reproduction's texts (:class:`ReportTexts`:
-titles, notes, findings), draws them, and lays them out. The HTML has
-no script and loads nothing: figures are embedded as base64 PNG, styles are inline.
+titles, notes, findings), draws them, and lays them out. The HTML has no script and loads nothing: figures are
+embedded as base64 PNG, styles are inline.
 
 Layout: the run (command, models, data, settings), a summary table of every finding and whether it held, then one
 section per figure / table of the paper (ids in :data:`SECTIONS`): our figure next to the paper's values, a
@@ -63,6 +63,7 @@ class ReportTexts:
     """Section id -> what usually explains a difference from the paper."""
     beyond_findings: dict[str, str] = field(default_factory=dict)
     """Data set key -> the stated finding of its "Beyond the paper" stage."""
+
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;

@@ -90,7 +90,7 @@ def finding_text(row: dict) -> str:
     pos = row["pairing_positions"]
     reads = (f"reads positions {pos} as pairing (the swapped pair restores >= {PAIRING_RECOVERY:g} of the loss on "
              "both sides)" if pos != "none" else "reads no position as pairing: swapping a pair never restores "
-             f"half of what breaking it costs")
+             "half of what breaking it costs")
     return (f"{row['model']} {reads}; seed L2-L8 recovery {f(row['seed_recovery_mirna'])} (miRNA side) / "
             f"{f(row['seed_recovery_target'])} (target side) (1 = pairing, <= 0 = sequence motifs); beyond the seed "
             f"(L9-L18) changing a miRNA nucleotide costs {f(row['l9_18_drop_mirna'])} logit and changing its partner "

@@ -28,6 +28,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,9 @@ from mirlens.explain.stats import bonferroni
 from mirlens.model.families import fit_target_slot
 from mirlens.reproduce import paper
 from mirlens.reproduce.cache import StageResult, StageRunner, fingerprint
+
+if TYPE_CHECKING:
+    from mirlens.report.html import ReportTexts
 
 PIPELINE_VERSION = 1
 QUICK_POSITIVES = 200
@@ -402,7 +406,7 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     return res
 
 
-def report_texts(datasets: dict[str, DatasetResult]):
+def report_texts(datasets: dict[str, DatasetResult]) -> ReportTexts:
     """The reproduction's words for the report (:class:`mirlens.report.html.ReportTexts`): the paper, the data
     sets' titles, the notes per section and each data set's "beyond the paper" finding."""
     from mirlens.report.html import ReportTexts
