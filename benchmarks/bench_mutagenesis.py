@@ -18,7 +18,7 @@ import numpy as np
 from common import DATA_DIR, MITAR2_H5, gemm_gflops, header
 from mirlens.data.datasets import load_dataset
 from mirlens.explain import PairSet, mutated_probabilities, select_label
-from mirlens.explain.mutants import window_grid
+from mirlens.explain.mutagenesis.mutants import window_grid
 from mirlens.model.keras_import import import_keras
 
 MFLOP_PER_PASS = {40: 7.0, 53: 9.1}  # conv + BiLSTM of miTAR2 (66 tokens) / miTAR1 (79 tokens)

@@ -15,7 +15,7 @@ from mirlens.cli.app import _register, app
 from mirlens.data.coordinates import index_position
 from mirlens.data.encoding import MIRNA_SLOT
 from mirlens.explain import PairSet
-from mirlens.explain.attribute import agreement, integrated_gradients, n_scan_drops, reference_tokens
+from mirlens.explain.attribution.attribute import agreement, integrated_gradients, n_scan_drops, reference_tokens
 from mirlens.model.architecture import MiTAR, MiTARConfig
 from mirlens.model.pairing import PairingConfig, PairingModel
 
@@ -129,7 +129,7 @@ class ReadsL2(torch.nn.Module):
 
 
 def test_saturation_and_logo_matrix():
-    from mirlens.explain.saturation import importance, saturation
+    from mirlens.explain.attribution.saturation import importance, saturation
 
     pairs = random_pairs(40, 7)
     pairs["mirna"] = [m[:1] + ("G" if i % 2 else "A") + m[2:21] + "U" for i, m in enumerate(pairs["mirna"].str.ljust(22, "C"))]
@@ -175,7 +175,7 @@ def test_adaptive_steps_bound_the_completeness_per_pair():
 
 @pytest.mark.parametrize("family", ["mitar", "pairing"])
 def test_deeplift_shap_sums_to_the_difference_from_the_reference_mean(family):
-    from mirlens.explain.deeplift import captum_on_plain_model, deeplift_network, deeplift_shap
+    from mirlens.explain.attribution.deeplift import captum_on_plain_model, deeplift_network, deeplift_shap
 
     torch.manual_seed(6)
     model = (MiTAR(MiTARConfig(target_slot=40)) if family == "mitar" else PairingModel(PairingConfig(target_slot=40)))
@@ -195,7 +195,7 @@ def test_deeplift_shap_sums_to_the_difference_from_the_reference_mean(family):
         assert (p["steps"] == k).all() and np.abs(p["delta"]).max() < 1e-9  # summation-to-delta, to rounding
         assert np.abs(p["logit"] - p["reference_logit"]).max() > 0.05  # a difference to share out
     # the reference logit of the shuffled case is the mean over the shuffles
-    from mirlens.explain.attribute import _logits
+    from mirlens.explain.attribution.attribute import _logits
     exact = model.double()
     means = np.mean([_logits(exact, reference_tokens(ps, "shuffle", 2 + j)) for j in range(3)], axis=0)
     assert np.allclose(a.pairs["reference_logit"], means)
@@ -204,7 +204,7 @@ def test_deeplift_shap_sums_to_the_difference_from_the_reference_mean(family):
 
 
 def test_deeplift_on_the_original_mitar2_weights(keras_dir):
-    from mirlens.explain.deeplift import deeplift_shap
+    from mirlens.explain.attribution.deeplift import deeplift_shap
     from mirlens.model.keras_import import import_keras
 
     model, _ = import_keras(keras_dir / "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5")

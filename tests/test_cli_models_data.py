@@ -97,7 +97,7 @@ def test_fetch_keras_every_version_with_provenance(keras_dir, keras_2020_dir, tm
     assert new["original_version"] == "2020-12" and new["original_current"] and new["paper_use"] == ""
     # the two miTAR1 versions are different weights
     from mirlens.model.store import load_model
-    from mirlens.explain.engine import model_fingerprint
+    from mirlens.explain.mutagenesis.engine import model_fingerprint
 
     assert model_fingerprint(load_model("keras-miTAR1@2020-03")) != model_fingerprint(load_model("keras-miTAR1"))
     # a second run downloads nothing (verified copies are kept)

@@ -96,7 +96,7 @@ def test_score_on_cluster_equals_score_here_and_reruns_only_missing_chunks(clien
 
 def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_path, monkeypatch):
     from mirlens.cluster import jobs
-    from mirlens.cluster.engine import ModelRef
+    from mirlens.cluster.engine import ModelRef, chunk_runner
     from mirlens.explain import PairSet, run_scan
     from mirlens.genes.table import gene_table
 
@@ -126,7 +126,8 @@ def test_genes_and_mutagenesis_scan_on_cluster_equal_the_runs_here(client, tmp_p
     pairset = PairSet.from_pairs(random_pairs(10, 30, 50, seed=2), pairing.config.input_len)
     kw = dict(ks="1-3", sides="both", chunk_pairs=3)
     ref = run_scan(pairing, pairset, out_dir=tmp_path / "scan-here", **kw)
-    got = run_scan(pairing, pairset, out_dir=tmp_path / "scan-there", cluster=(client, ModelRef.of("pairing")), **kw)
+    runner = chunk_runner(client, ModelRef.of("pairing"))
+    got = run_scan(pairing, pairset, out_dir=tmp_path / "scan-there", runner=runner, **kw)
     pd.testing.assert_frame_equal(got.summary, ref.summary)
     pd.testing.assert_frame_equal(got.read_records(), ref.read_records())
     assert got.passes == ref.passes > 0

@@ -16,7 +16,7 @@ from mirlens.data.encoding import MIRNA_SLOT
 from mirlens.duplex import compute_duplexes
 from mirlens.evaluation.specificity import eight_mer
 from mirlens.explain import PairSet
-from mirlens.explain.compensate import MIN_DROP, compensation, watson_crick_partners
+from mirlens.explain.attribution.compensate import MIN_DROP, compensation, watson_crick_partners
 
 _register()
 runner = CliRunner()

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from mirlens.explain.correlate import benjamini_hochberg, layer_energy_correlations, spearman_columns, table1
+from mirlens.explain.layers.correlate import benjamini_hochberg, layer_energy_correlations, spearman_columns, table1
 from mirlens.model.architecture import MiTAR, MiTARConfig
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import mirlens.cli.explain  # noqa: F401  (registers the commands)
+import mirlens.cli.explain.mutagenesis  # noqa: F401  (registers the commands)
 from mirlens.cli.app import app
 
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_scan_impact_features_resume(common, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["explain", "regions", "--preset", "paper-nothing"], "unknown preset"),
-    (["explain", "regions", "--data", "miraw"], "--model and --data"),
+    (["explain", "regions", "--model", "pairing"], "say which pairs to use: --data"),
     (["explain", "regions", "--model", "/nonexistent/m.h5", "--data", "miraw"], "no such model"),
     (["explain", "regions", "-r", "L0-3"], "positions start at 1"),
     (["explain", "regions", "-r", "seed", "--to", "X"], "cannot mutate to"),
@@ -94,6 +94,17 @@ def test_bad_input_is_one_line_error(common, args, message, tmp_path):
     assert r.exit_code == 1, r.output
     assert message in r.output
     assert "Traceback" not in r.output
+
+
+def test_explain_commands_default_to_the_default_model_like_prediction(tmp_path):
+    from mirlens.data.examples import example_path
+    from mirlens.model.store import DEFAULT_MODEL
+
+    r = run(["explain", "regions", "--data", example_path("pairs.tsv"), "--subset", "all", "-r", "seed"])
+    assert r.exit_code == 0, r.output
+    assert f"model {DEFAULT_MODEL!r}, 4 pairs" in r.output
+    r = run(["explain", "--help"])
+    assert r.exit_code == 0
 
 
 def test_plot_rejects_unknown_tables(tmp_path):

@@ -26,8 +26,8 @@ from mirlens.explain import (
     resolve_subset,
     run_scan,
 )
-from mirlens.explain.engine import ENGINES, full_engine
-from mirlens.explain.mutants import count_windows, window_grid
+from mirlens.explain.mutagenesis.engine import ENGINES, full_engine
+from mirlens.explain.mutagenesis.mutants import count_windows, window_grid
 
 WIDTH = 66
 G = 4
@@ -304,7 +304,7 @@ def test_paper_feature_sizes_place_mirAWs_features():
     """The miRAW impact of the published miTAR2 (x 1000, coverage-weighted, all 32,660 positives): windows of the
     paper's sizes (4 nt miRNA, 5 nt target) at the strongest stretch give its L10-4 and LT7-5; extending each
     summit to 0.5 x its value gives longer stretches with the same summits."""
-    from mirlens.explain.presets import PAPER_FEATURE_LENGTH, PRESETS
+    from mirlens.explain.mutagenesis.presets import PAPER_FEATURE_LENGTH, PRESETS
 
     mirna = {7: 18.4, 8: 23.2, 9: 35.6, 10: 56.4, 11: 66.8, 12: 61.4, 13: 52.2, 14: 40.4, 15: 22.3, 16: 6.8}
     target = {4: 3.9, 5: 25.2, 6: 33.5, 7: 40.6, 8: 53.5, 9: 41.3, 10: 51.8, 11: 42.2, 12: 10.5, 13: 5.4}

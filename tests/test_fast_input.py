@@ -111,3 +111,45 @@ def test_tables_write_the_same_bytes_as_pandas_float_format(tmp_path):
         write_table(df, tmp_path / f"t{suffix}")
         expected = df.to_csv(sep=sep, index=False, float_format="%.7g")
         assert (tmp_path / f"t{suffix}").read_text() == expected
+
+
+@pytest.mark.parametrize("frame", [
+    {"a": ["x\ty", "p"], "b": [1, 2]},                                      # a tab: quoted by pandas
+    {"a": ['say "hi"', "p"], "b": [1, 2]},                                  # a quote
+    {"a": ["two\nlines", "p"], "b": [1, 2]},                                # a line break
+    {"a": ["x", None]},                                                     # one column: pandas writes ""
+    {"a": pd.Categorical(["x", "y"]), "b": [1, 2]},
+    {"a": [None, None], "b": ["x", "y"]},
+    {"a": ["x", 3], "b": [1.5, None]},                                      # mixed objects
+    {"a": pd.array([True, None], dtype="boolean"), "b": np.array([True, False])},
+    {"a": pd.Series([], dtype="str"), "b": pd.Series([], dtype="int64")},
+    {"a\tb": [1, 2], "c": [3, 4]},                                          # a name that needs quoting
+    {"a": pd.to_datetime(["2020-01-01", "2021-06-30"]), "b": ["x", "y"]},
+    {"a": np.array([2**63 - 1, -5], dtype=np.int64), "b": np.array([1, 2], dtype=np.uint8), "c": ["é", "ü"]},
+])
+def test_every_table_is_written_as_pandas_writes_it(tmp_path, frame):
+    from mirlens.tables import write_table
+
+    df = pd.DataFrame(frame)
+    for suffix, sep in ((".tsv", "\t"), (".csv", ",")):
+        write_table(df, tmp_path / f"t{suffix}")
+        assert (tmp_path / f"t{suffix}").read_text() == df.to_csv(sep=sep, index=False, float_format="%.7g")
+
+
+def test_column_cleaning_flags_exactly_the_rows_with_a_refused_letter_or_nothing():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    letters = list("ACGUNTacgun") + list("RYKM") + ["", "X", "-", "é", " "]
+    rows = ["".join(rng.choice(letters, rng.integers(0, 6))) for _ in range(2000)] + ["", "A", "", "X"]
+    clean, bad, _ = readers._clean_column(pa.array(rows, type=pa.string()).slice(1))
+    expected = []
+    for i, text in enumerate(rows[1:]):
+        try:
+            cleaned, _ = readers.clean_sequence(text)
+        except InputError:
+            expected.append(True)
+            continue
+        expected.append(False)
+        assert clean[i].as_py() == cleaned
+    assert bad.tolist() == expected

@@ -345,8 +345,8 @@ def test_shipped_canonical_model_is_the_fit_on_both_sets(both_sets):
     shipped = load_repression(kind=CANONICAL_KEY)
     refit = fit_model(experiment_sites(both_sets, None), kind=CANONICAL_KEY)
     assert np.allclose(refit.intercept, shipped.intercept) and np.allclose(refit.coef, shipped.coef)
-    assert np.isclose(refit.calibration.slope, shipped.calibration.slope)
-    assert np.isclose(refit.calibration.intercept, shipped.calibration.intercept)
+    assert np.isclose(refit.calibration.slope, shipped.calibration.slope, rtol=1e-4)
+    assert np.isclose(refit.calibration.intercept, shipped.calibration.intercept, rtol=1e-4)
     assert shipped.info["fitted_on"] == [e.experiment_id for e in both_sets.experiments]
 
 

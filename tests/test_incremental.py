@@ -9,9 +9,9 @@ import torch
 
 from mirlens.data.coordinates import parse_region
 from mirlens.explain import PairSet, mutated_probabilities, region_effects
-from mirlens.explain.engine import ENGINES
-from mirlens.explain.incremental import changed_span, incremental_engine
-from mirlens.explain.mutants import Mutants, region_mutants, window_grid
+from mirlens.explain.mutagenesis.engine import ENGINES
+from mirlens.explain.mutagenesis.incremental import changed_span, incremental_engine
+from mirlens.explain.mutagenesis.mutants import Mutants, region_mutants, window_grid
 from mirlens.model.architecture import MiTAR, MiTARConfig
 from mirlens.model.keras_import import import_keras
 

@@ -7,7 +7,7 @@ import torch
 from typer.testing import CliRunner
 
 import mirlens.cli.duplex  # noqa: F401  (registers the commands)
-import mirlens.cli.explain_correlate  # noqa: F401
+import mirlens.cli.explain.layers  # noqa: F401
 from mirlens.cli.app import app
 from mirlens.model.architecture import MiTAR, MiTARConfig
 from mirlens.model.store import save_model

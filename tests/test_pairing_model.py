@@ -15,8 +15,8 @@ from mirlens.data.coordinates import MIRNA, position_index
 from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
 from mirlens.data.negatives import reverse_complement
 from mirlens.evaluation.specificity import eight_mer
-from mirlens.explain.engine import DEFAULT_ENGINE, mutated_probabilities
-from mirlens.explain.mutants import Mutants
+from mirlens.explain.mutagenesis.engine import DEFAULT_ENGINE, mutated_probabilities
+from mirlens.explain.mutagenesis.mutants import Mutants
 from mirlens.model.families import build_model, config_from_dict
 from mirlens.model.pairing import CHANNELS, PairingConfig, PairingModel
 from mirlens.model.store import load_model, save_model
@@ -242,7 +242,7 @@ def test_predict_scan_runs_on_a_pairing_model(tmp_path, net):
 
 
 def test_layer_energy_correlations_on_pairing_layers(net):
-    from mirlens.explain.correlate import layer_energy_correlations, layers_of, table1
+    from mirlens.explain.layers.correlate import layer_energy_correlations, layers_of, table1
 
     rng = np.random.default_rng(0)
     targets = ["".join(rng.choice(list("ACGU"), 40)) for _ in range(60)]

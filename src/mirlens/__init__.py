@@ -8,6 +8,23 @@ Python API (the CLI ``mirlens`` is built on the same functions)::
     pairs["probability"] = mirlens.score_pairs(model, pairs)
     train = mirlens.load_dataset("miraw", "train")        # named data sets (see `mirlens data list`)
     mirnas = mirlens.resolve_mirnas("hsa-let-7a-5p,hsa-miR-21-5p")   # miRBase 22.1 names -> FastaRecords
+
+Layers, bottom to top: a package imports only from the layers below its own (never from its row, never upward,
+also not inside a function), so there is no import circle; tests/test_layers.py reads this table and checks every
+import of every module::
+
+    mirlens, errors   the package root (version; the public API above, imported by name on first use), errors
+    tables            result tables on disk; chunked, resumable jobs and their tasks
+    data              sequences, pair files, data sets, coordinates, encoding, seed-match typing
+    model, duplex     the networks and their storage; duplex energies and base pairing
+    predict           scoring pairs, sliding windows, target scans
+    explain           mutagenesis (the paper), attribution (beyond it), layers vs energy
+    genes             the gene-level answer on whole 3'UTRs
+    evaluation        metrics, specificity probes, the functional check on expression data
+    training          training and tuning models
+    cluster, report   Dask runs of the work units handed to it; figures and HTML from tables (never computes)
+    reproduce         the paper's analyses end to end, rendered by the report layer
+    cli               the ``mirlens`` command line
 """
 
 import os

@@ -5,6 +5,8 @@
 * :class:`ChunkStore` keeps the results of a long job as numbered Parquet chunks in a directory, each written
   atomically, plus a JSON manifest of the job's parameters. A restarted job asks which chunks are done and skips
   them; a job started with different parameters on the same directory is refused instead of mixing results.
+* :class:`Task` is one unit of such a job: a function of the model that computes some of its chunks. The analyses
+  define their tasks; a runner (:func:`mirlens.cluster.engine.chunk_runner`: a Dask cluster) runs them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +56,13 @@ def write_table(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> P
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         elif fmt in ("tsv", "csv"):
-            _preformat_floats(df).to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.7g")
+            sep = "\t" if fmt == "tsv" else ","
+            text = _preformat_floats(df)
+            fast = _arrow_text(text, sep)
+            if fast is not None:
+                tmp.write_bytes(fast)
+            else:
+                text.to_csv(tmp, sep=sep, index=False, float_format="%.7g")
         else:
             raise MirlensError(f"unknown table format {fmt!r} (tsv, csv or parquet)")
         tmp.replace(path)
@@ -75,6 +84,46 @@ def _preformat_floats(df: pd.DataFrame) -> pd.DataFrame:
         text[np.isnan(values)] = ""
         out[col] = text
     return out
+
+
+_NEEDS_QUOTING = ('"', "\n", "\r")
+
+
+def _arrow_text(df: pd.DataFrame, sep: str) -> bytes | None:
+    """``df`` (floats already text, :func:`_preformat_floats`) as the bytes of pandas' ``to_csv(sep=sep,
+    index=False)``, written by Arrow's CSV writer (~5x faster on large tables); None where the two could differ: a
+    name or value that needs quoting, one column (pandas quotes an empty field alone on its line), a column that is
+    not integers, booleans or text."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = list(df.columns)
+    if len(names) < 2 or not all(isinstance(c, str) and not any(q in c for q in (sep, *_NEEDS_QUOTING))
+                                 for c in names):
+        return None
+    arrays = []
+    for name, dtype in df.dtypes.items():
+        values = df[name]
+        kind = getattr(dtype, "kind", "")
+        if isinstance(dtype, pd.CategoricalDtype) or kind not in ("i", "u", "b", "O"):
+            return None
+        if kind == "b":  # pandas writes True / False
+            values = values.map({True: "True", False: "False"})
+        try:
+            arr = pa.array(values, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+        if not (pa.types.is_integer(arr.type) or pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                or pa.types.is_null(arr.type)):
+            return None
+        arrays.append(arr)
+    sink = pa.BufferOutputStream()
+    try:
+        pa_csv.write_csv(pa.table(arrays, names=names), sink,
+                         pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none"))
+    except pa.ArrowInvalid:  # a value holds the separator, a quote or a line break: pandas quotes it
+        return None
+    return (sep.join(names) + "\n").encode() + sink.getvalue().to_pybytes()
 
 
 def write_text(text: str, path: str | Path) -> Path:
@@ -143,6 +192,23 @@ class ChunkStore:
         for p in self.directory.glob("chunk-*.parquet"):
             p.unlink()
         (self.directory / self.MANIFEST).unlink(missing_ok=True)
+
+
+@dataclass
+class Task:
+    """One task of a chunked job: ``fn(model, *args) -> {chunk: DataFrame}`` computes ``chunks`` of its
+    :class:`ChunkStore`; ``weight`` is what it adds to a progress bar when it completes. ``fn`` is a module-level
+    function (a worker imports it by name)."""
+
+    fn: Callable
+    args: tuple
+    chunks: Sequence[int]
+    weight: int = 1
+
+
+ChunkRunner = Callable[[ChunkStore, Sequence[Task], Callable[[int], None] | None], object]
+"""Runs the tasks of a :class:`ChunkStore` whose chunks are not all written yet, elsewhere (each task writes its own
+chunks), calling ``progress(weight)`` as each completes: ``runner(store, tasks, progress)``."""
 
 
 def table_fingerprint(pairs: pd.DataFrame, columns=("mirna", "target")) -> str:

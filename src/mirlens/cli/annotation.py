@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mirlens.cli.common import console
+from mirlens.cli.common import print_plain, warn
 from mirlens.errors import InputError
 
 DEFAULT_RELEASE = 111  # = mirlens.data.annotation.DEFAULT_RELEASE (tests/test_annotation.py checks)
@@ -69,15 +69,15 @@ def gene_utrs(genes: str, *, species=None, release=None, transcripts=None, gtf=N
         warnings.simplefilter("always")
         utrs = utr_table(genes, species=species, release=release, transcripts=rule, gtf=gtf,
                          transcript_fasta=transcript_fasta, cache_dir=cache_dir,
-                         say=lambda text: console.print(text, highlight=False, soft_wrap=True))
+                         say=lambda text: print_plain(text, highlight=False, soft_wrap=True))
     for w in caught:
         if issubclass(w.category, UserWarning):
-            console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+            warn(str(w.message))
     what = ("the longest protein-coding 3'UTR per gene" if rule == "longest"
             else "every protein-coding transcript's 3'UTR")
-    console.print(f"{len(utrs):,} 3'UTR(s) of {utrs['gene_id'].nunique():,} gene(s) ({what}; median "
-                  f"{int(utrs['utr_length'].median()):,} nt) from {utrs.attrs['source'].split(':', 1)[0]}",
-                  highlight=False, soft_wrap=True)
+    print_plain(f"{len(utrs):,} 3'UTR(s) of {utrs['gene_id'].nunique():,} gene(s) ({what}; median "
+                f"{int(utrs['utr_length'].median()):,} nt) from {utrs.attrs['source'].split(':', 1)[0]}",
+                highlight=False, soft_wrap=True)
     return utrs
 
 

@@ -37,6 +37,12 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def print_plain(text: str, **kw) -> None:
+    """``console.print`` of text taken literally: no rich markup is read in it, so a path or a name holding
+    ``[bold]`` prints as written. ``kw`` as for ``console.print``."""
+    console.print(text, markup=False, **kw)
+
+
 def warn(message: str) -> None:
     """A one-line warning on the console (stderr)."""
     console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -54,7 +60,7 @@ def mirnas_option(spec, *, max_len: int | None = None) -> list:
     from mirlens.data.mirbase import resolve_mirnas
 
     return resolve_mirnas(spec, max_len=max_len, say=warn,
-                          note=lambda text: console.print(text, highlight=False, soft_wrap=True))
+                          note=lambda text: print_plain(text, highlight=False, soft_wrap=True))
 
 
 def reports_errors(func: Callable) -> Callable:

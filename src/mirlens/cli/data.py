@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, reports_errors
+from mirlens.cli.common import console, print_plain, reports_errors
 from mirlens.data import mirbench
 from mirlens.data.datasets import (DATASETS, PARTS, dataset_info, fetch, find_data_file, load_dataset,
                                    resolve_data_dir, verify)
@@ -52,7 +52,7 @@ def list_cmd(data_dir: DataDirOpt = None) -> None:
         ok = sum(find_data_file(mb.file_name(s), data_dir) is not None for s in mb.splits)
         table.add_row(name, f"miRBench: {mb.description} (splits {', '.join(mb.splits)})", f"{ok}/{len(mb.splits)}")
     console.print(table)
-    console.print(f"data directory: {resolve_data_dir(data_dir)}")
+    print_plain(f"data directory: {resolve_data_dir(data_dir)}")
 
 
 @data_app.command("fetch")
@@ -66,10 +66,10 @@ def fetch_cmd(
     (sha256 of each file), the miRBench sets from Zenodo record 14501607 (sha256 of each unpacked table)."""
     if name in mirbench.MIRBENCH:
         for path, how in mirbench.fetch(name, data_dir, force=force):
-            console.print(f"{path}: {how}")
+            print_plain(f"{path}: {how}")
         return
     for path in fetch(name, data_dir, force=force):
-        console.print(f"verified {path}")
+        print_plain(f"verified {path}")
 
 
 @data_app.command("info")
@@ -98,7 +98,7 @@ def info_cmd(name: Annotated[str, typer.Argument(help="Data set name.")], data_d
     for part, c in info["parts"].items():
         table.add_row(part, f"{c['rows']:,}", f"{c['positives']:,}", f"{c['negatives']:,}", f"{c['unique_pairs']:,}",
                       f"{c['rows'] - c['unique_pairs']:,}")
-    console.print(f"[bold]{name}[/]: {info['description']}")
+    console.print(f"[bold]{escape(name)}[/]: {escape(info['description'])}")
     console.print(table)
     console.print(f"train rows dropped because they repeat a test pair: {info['dropped_test_pairs']:,}; "
                   f"test rows whose pair is still in train: {info['test_rows_in_train']:,}")
@@ -120,7 +120,7 @@ def duplicates_cmd(
                   f"({len(table) - n_unique:,} extra rows), {int(dups['conflict'].sum()):,} with conflicting labels")
     if output is not None:
         write_table(dups, output)
-        console.print(f"-> {output}")
+        print_plain(f"-> {output}")
 
 
 @data_app.command("export")
@@ -139,4 +139,4 @@ def export_cmd(
     if dedup:
         table = deduplicate(table)
     write_table(table, output)
-    console.print(f"{len(table):,} pairs -> {output}")
+    print_plain(f"{len(table):,} pairs -> {output}")

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import print_plain, progress_bar, reports_errors
 from mirlens.duplex import BACKENDS, DuplexCache, check_backend, compute_duplexes, parse_named_regions, region_pairing
 from mirlens.errors import InputError
 from mirlens.explain.pairset import load_pairs
@@ -44,7 +44,7 @@ def duplex_table(pairs: pd.DataFrame, backend: str, cache_dir: Path | None, no_c
 
 def _select(pairs: pd.DataFrame, spec: str, model: str | None, data: str, batch_size: int) -> tuple[pd.DataFrame, str]:
     """Rows of ``pairs`` in a subset: positives, negatives, all, or extracted:REGION (needs --model)."""
-    from mirlens.explain.subsets import parse_subset
+    from mirlens.explain.mutagenesis.subsets import parse_subset
 
     s = parse_subset(spec)
     if s.extracted is None:
@@ -85,7 +85,7 @@ def energy_cmd(
     table = pd.concat([pairs[keep].reset_index(drop=True), res], axis=1)
     table.insert(len(keep), "backend", energy_backend)
     write_table(table, out)
-    console.print(f"{len(table):,} pairs, median energy {table['energy'].median():.2f} kcal/mol -> {out}")
+    print_plain(f"{len(table):,} pairs, median energy {table['energy'].median():.2f} kcal/mol -> {out}")
 
 
 @app.command("pairing")
@@ -136,4 +136,4 @@ def pairing_cmd(
         typer.echo(table.to_csv(sep="\t", index=False, float_format="%.4g"), nl=False)
     else:
         write_table(table, out)
-        console.print(f"-> {out}")
+        print_plain(f"-> {out}")

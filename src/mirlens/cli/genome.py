@@ -10,7 +10,7 @@ import typer
 from mirlens.cli.annotation import (DEFAULT_RELEASE, CacheDirOpt, GtfOpt, ReleaseOpt, SpeciesOpt, TranscriptFastaOpt,
                                     TranscriptsOpt, gene_fasta, gene_utrs)
 from mirlens.cli.app import app
-from mirlens.cli.common import console, reports_errors
+from mirlens.cli.common import print_plain, reports_errors
 from mirlens.errors import InputError
 
 genes_app = typer.Typer(help="3'UTRs by gene: download an Ensembl release once, or export the 3'UTRs of genes.",
@@ -41,10 +41,10 @@ def fetch_command(
     source = ensembl_source(species or "human", release, cache_dir=cache_dir)
     was_there = is_downloaded(source)
     fetch(source.species, source.release, cache_dir=cache_dir,
-          say=lambda text: console.print(text, highlight=False, soft_wrap=True))
+          say=lambda text: print_plain(text, highlight=False, soft_wrap=True))
     size = sum(p.stat().st_size for p in source.cache_dir.rglob("*") if p.is_file())
-    console.print(f"{source.label}: {'already downloaded' if was_there else 'downloaded'} and indexed in "
-                  f"{source.cache_dir} ({size / 1e6:,.0f} MB)", highlight=False, soft_wrap=True)
+    print_plain(f"{source.label}: {'already downloaded' if was_there else 'downloaded'} and indexed in "
+                f"{source.cache_dir} ({size / 1e6:,.0f} MB)", highlight=False, soft_wrap=True)
 
 
 @genes_app.command("utrs")
@@ -77,4 +77,4 @@ def utrs_command(
         if output.suffix.lower() not in TABLE_SUFFIXES:
             raise InputError(f"unknown output format {output.suffix or '(none)'!r}: use .tsv, .csv, .parquet or .fa")
         write_table(gene_utrs(genes, **options), output)
-    console.print(f"-> {output}", highlight=False)
+    print_plain(f"-> {output}", highlight=False)

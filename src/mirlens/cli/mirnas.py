@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, reports_errors
+from mirlens.cli.common import console, print_plain, reports_errors
 from mirlens.errors import InputError
 
 mirnas_app = typer.Typer(
@@ -114,7 +115,7 @@ def info_cmd() -> None:
                        ("source", meta.get("source", "")), ("source sha256", meta.get("source_sha256", "")),
                        ("made by", f"{meta.get('script', '')} on {meta.get('created', '')}"),
                        ("license", meta.get("license", ""))):
-        console.print(f"[bold]{key}:[/] {value}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]{key}:[/] {escape(str(value))}", highlight=False, soft_wrap=True)
 
 
 def _hint(db, query: str | None) -> str:
@@ -134,7 +135,6 @@ def _family(db, seq: str, m) -> tuple[str, list[str]]:
 
 
 def _table(db, rows, title: str):
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=escape(title), title_justify="left")
@@ -178,4 +178,4 @@ def _write(db, rows, output: Path) -> None:
             records.append({"name": name, "accession": accession, "organism": db.organism(m.species) if m else "",
                             "sequence": seq, "length": len(seq), "seed": seed, "family": ",".join(family)})
         write_table(pd.DataFrame(records), output)
-    console.print(f"{len(rows):,} miRNA(s) -> {output}", highlight=False)
+    print_plain(f"{len(rows):,} miRNA(s) -> {output}", highlight=False)

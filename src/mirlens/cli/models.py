@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, reports_errors
+from mirlens.cli.common import console, print_plain, reports_errors
 from mirlens.data.datasets import resolve_data_dir
 from mirlens.errors import MirlensError
 from mirlens.model.keras_import import import_keras
@@ -36,7 +37,7 @@ def import_keras_cmd(
     name = name or h5.stem
     directory = output or user_model_dir() / name
     save_model(model, directory, name=name, card=card)
-    console.print(f"imported {h5.name} (input length {model.config.input_len}) as {name!r} -> {directory}")
+    print_plain(f"imported {h5.name} (input length {model.config.input_len}) as {name!r} -> {directory}")
 
 
 @models_app.command("list")
@@ -51,9 +52,9 @@ def list_cmd() -> None:
     for m in found:
         cfg = m.meta["config"]
         card = m.meta.get("card", {})
-        table.add_row(m.name + (" (default)" if m.name == DEFAULT_MODEL else ""), m.origin, architecture_of(cfg),
-                      str(26 + int(cfg["target_slot"])), _version(card), str(card.get("source", card.get("data", ""))),
-                      str(m.path))
+        table.add_row(escape(m.name) + (" (default)" if m.name == DEFAULT_MODEL else ""), m.origin,
+                      architecture_of(cfg), str(26 + int(cfg["target_slot"])), escape(_version(card)),
+                      escape(str(card.get("source", card.get("data", "")))), escape(str(m.path)))
     console.print(table)
 
 
@@ -93,5 +94,5 @@ def fetch_keras_cmd(
         model, card = import_keras(path)
         save_model(model, user_model_dir() / v.model_name, name=v.model_name, card=card)
         use = f"; paper: {v.paper}" if v.paper else ""
-        console.print(f"{v.key} ({v.date}, tjgu/miTAR {v.commit[:7]}) {path} -> model {v.model_name!r}{use}",
-                      highlight=False)
+        print_plain(f"{v.key} ({v.date}, tjgu/miTAR {v.commit[:7]}) {path} -> model {v.model_name!r}{use}",
+                    highlight=False)

@@ -102,7 +102,7 @@ def score(
     write_table(out, output)
     if spec:
         shutil.rmtree(work, ignore_errors=True)
-    console.print(f"scored {len(out):,} pairs with model {meta['name']!r} -> {output}")
+    console.print(f"scored {len(out):,} pairs with model {escape(repr(meta['name']))} -> {escape(str(output))}")
     if n_long:
         from mirlens.predict.utr_pass import is_pairing
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import print_plain, progress_bar, reports_errors
 
 report_app = typer.Typer(help="Reports of result tables: self-contained HTML pages that open from disk.",
                          no_args_is_help=True)
@@ -90,8 +90,8 @@ def gene_outputs(output: Path, genes, pairs, net_meta, *, html: Path | None = No
                                   backend="miranda", file=det_path.name)
     write_meta(run, output)
     page = write_genes_report(output, html)
-    console.print(f"details of {len(details):,} sites on {n_rows:,} genes -> {det_path}; page -> {page} "
-                  f"({page.stat().st_size / 1e6:.1f} MB)", highlight=False)
+    print_plain(f"details of {len(details):,} sites on {n_rows:,} genes -> {det_path}; page -> {page} "
+                f"({page.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
 @report_app.command("genes")
@@ -113,4 +113,4 @@ def genes_cmd(
     from mirlens.report.genes import parse_sources, write_genes_report
 
     path = write_genes_report(table, out, details=details, sources=parse_sources(source))
-    console.print(f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
+    print_plain(f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)

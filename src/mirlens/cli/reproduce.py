@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import console, print_plain, progress_bar, reports_errors
 from mirlens.duplex import BACKENDS
 from mirlens.errors import InputError
 
@@ -90,7 +90,7 @@ def reproduce_cmd(
                         weights="custom" if (model_deepmirtar or model_miraw) else weights)
 
     def log(msg: str) -> None:
-        console.print(msg, highlight=False)
+        print_plain(msg, highlight=False)
 
     if sys.stderr.isatty():
         with progress_bar("forward passes", None) as advance:
@@ -104,4 +104,4 @@ def reproduce_cmd(
     cached = int((t["status"] == "cached").sum())
     console.print(f"{ok} of {tested} findings reproduced; {len(t)} stages ({cached} cached) in "
                   f"{t['seconds'].sum():.1f} s")
-    console.print(f"-> {results.report}")
+    print_plain(f"-> {results.report}")

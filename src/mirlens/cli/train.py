@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mirlens.cli.app import app
-from mirlens.cli.common import console, reports_errors
+from mirlens.cli.common import console, print_plain, reports_errors
 from mirlens.errors import MirlensError
 
 DataOpt = Annotated[str, typer.Option("--data", "-d", help="Named data set (deepmirtar, miraw, combined: its "
@@ -116,9 +116,10 @@ class TrainProgress:
 
 
 def _fmt(v) -> str:
+    """A table cell (rich markup escaped: model names and data paths may hold ``[...]``)."""
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.4f}"
-    return str(v)
+    return escape(str(v))
 
 
 def metrics_table(df: pd.DataFrame, keys: list[str], title: str | None = None) -> Table:
@@ -216,7 +217,7 @@ def train_cmd(
             report = train(data, output, settings=settings, name=name, callback=progress, init=init, **common)
         console.print(metrics_table(report.metrics, ["part"], title=f"best epoch {report.card['best_epoch']} of "
                                     f"{report.card['epochs']} ({report.card['seconds_per_epoch']:.1f} s/epoch)"))
-        console.print(f"model written to {output}")
+        print_plain(f"model written to {output}")
         return
     with TrainProgress() as progress:
         per_repeat, summary = train_repeats(data, output, repeats, settings=settings, callback=progress, **common)
@@ -226,7 +227,7 @@ def train_cmd(
     for r in summary.itertuples(index=False):
         table.add_row(r.part, r.metric, str(r.n), _fmt(r.mean), f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}")
     console.print(table)
-    console.print(f"per-repeat metrics: {output / 'repeats.tsv'}; summary: {output / 'summary.tsv'}")
+    print_plain(f"per-repeat metrics: {output / 'repeats.tsv'}; summary: {output / 'summary.tsv'}")
 
 
 def _number_list(text: str | None, kind, option: str) -> list | None:
@@ -274,7 +275,7 @@ def tune_cmd(
     points = grid(_number_list(batch_sizes, int, "--batch-sizes"), _number_list(lrs, float, "--lrs"),
                   _number_list(dropouts, float, "--dropouts"))
     base = _settings(data, seed, None, None, None, max_epochs, patience, min_delta, threads, ema_decay)
-    console.print(f"{len(points)} grid point(s); runs in {output / 'runs'}")
+    print_plain(f"{len(points)} grid point(s); runs in {output / 'runs'}")
     with TrainProgress() as progress:
         ranking = tune(data, output, points=points, base=base, callback=progress, split=split, dedup=dedup,
                        test_frac=test_frac, val_frac=val_frac, target_slot=target_slot, data_dir=data_dir,
@@ -284,7 +285,7 @@ def tune_cmd(
     for row in ranking[cols].head(20).itertuples(index=False):
         table.add_row(*(_fmt(v) for v in row))
     console.print(table)
-    console.print(f"full ranking: {output / 'ranking.tsv'}")
+    print_plain(f"full ranking: {output / 'ranking.tsv'}")
 
 
 @app.command("evaluate")
@@ -336,4 +337,4 @@ def evaluate_cmd(
         write_table(result.predictions, output / "predictions.tsv")
         plot_roc(result.roc, output / "roc.png", metrics=result.metrics)
         plot_pr(result.pr, output / "pr.png", metrics=result.metrics)
-        console.print(f"tables and figures written to {output}")
+        print_plain(f"tables and figures written to {output}")

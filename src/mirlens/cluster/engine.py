@@ -1,6 +1,6 @@
 """Opening a Dask cluster, the per-worker model, and running a job's partitions with progress and resume.
 
-A job is a list of :class:`Task` s. Each task runs ``fn(model, *args)`` on a worker, which returns
+A job is a list of :class:`~mirlens.tables.Task` s. Each task runs ``fn(model, *args)`` on a worker, which returns
 ``{chunk index: DataFrame}``; the worker writes every frame atomically as that chunk of the job's
 :class:`~mirlens.tables.ChunkStore` (a directory all workers and the driver see: a shared file system on a real
 cluster) and hands back only the row counts. The driver created the store (its manifest names the job), submits only
@@ -15,14 +15,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from distributed import Client, LocalCluster, as_completed
 
 from mirlens.errors import InputError, MirlensError
-from mirlens.tables import ChunkStore, write_table
-
-ENV = "MIRLENS_CLUSTER"
+from mirlens.tables import ChunkRunner, ChunkStore, Task, write_table
 
 
 def parse_spec(spec: str) -> tuple[str, int | str]:
@@ -111,17 +110,6 @@ def worker_model(ref: ModelRef):
         return model
 
 
-@dataclass
-class Task:
-    """One task of a job: ``fn(model, *args) -> {chunk: DataFrame}`` writing ``chunks``; ``weight`` is what it
-    adds to the progress bar when it completes."""
-
-    fn: Callable
-    args: tuple
-    chunks: Sequence[int]
-    weight: int = 1
-
-
 def _run_task(fn: Callable, ref: ModelRef, store_dir: str, args: tuple) -> dict[int, int]:
     """Worker side: one core per task (:func:`mirlens.predict.threads.cores_per_call`), the cached model, each
     chunk written atomically; returns the row counts."""
@@ -162,3 +150,9 @@ def run_tasks(client: Client, ref: ModelRef, store: ChunkStore, tasks: Sequence[
     finally:
         client.cancel(futures)
     return len(todo)
+
+
+def chunk_runner(client: Client, ref: ModelRef) -> ChunkRunner:
+    """A :data:`~mirlens.tables.ChunkRunner` on ``client`` with the model of ``ref``: what an analysis that cuts
+    its own work into tasks (:func:`mirlens.explain.mutagenesis.scan.run_scan`) is handed to run them here."""
+    return partial(run_tasks, client, ref)

@@ -5,7 +5,8 @@
 * ``predict``: (miRNA block x target block); every miRNA of a task gets its own chunk, numbered as the
   single-machine scan numbers them (:func:`mirlens.predict.scan.scan_store`), so either kind of run resumes the other.
 * ``predict-genes``: pair chunks; a pair's gene-level result depends on its miRNA and UTR only.
-* ``explain scan``: the scan's own chunks of ``--chunk-pairs`` pairs (:func:`mirlens.explain.scan.run_scan`).
+* ``explain scan`` cuts its own work into tasks (:func:`mirlens.explain.mutagenesis.scan.run_scan`, run by
+  :func:`mirlens.cluster.engine.chunk_runner`).
 
 Every task scores its partition with the functions the single-machine path uses on the same rows, so the
 assembled tables are the single-machine tables (tested in tests/test_cluster.py).
@@ -137,30 +138,6 @@ def genes_on_cluster(client, ref: ModelRef, model, pairs: pd.DataFrame, store_di
                           weight=sum(len(u) for u in utrs)))
     run_tasks(client, ref, store, tasks, progress)
     return assemble(pairs, store.read(), sort=sort)
-
-
-# ---- explain scan ------------------------------------------------------------------------------------------------
-
-def _mutagenesis_part(model, tokens: np.ndarray, mirna_lens: np.ndarray, target_lens: np.ndarray, first: int,
-                      chunk: int, options: dict) -> dict[int, pd.DataFrame]:
-    from mirlens.explain.scan import scan_chunk
-
-    return {chunk: scan_chunk(model, tokens, mirna_lens, target_lens, first, **options)}
-
-
-def mutagenesis_tasks(pairset, todo: list[int], chunk_pairs: int, options: dict, passes_of) -> list[Task]:
-    """Tasks of the explain scan chunks ``todo`` (each ships its own pairs' tokens)."""
-    tasks = []
-    for c in todo:
-        sl = slice(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
-        tasks.append(Task(_mutagenesis_part, (pairset.tokens[sl], pairset.mirna_lens[sl], pairset.target_lens[sl],
-                                              sl.start, c, options), [c], weight=passes_of(c)))
-    return tasks
-
-
-def run_mutagenesis_tasks(client, ref: ModelRef, store: ChunkStore, tasks: list[Task],
-                          progress: Callable[[int], None] | None) -> None:
-    run_tasks(client, ref, store, tasks, progress)
 
 
 def run_genes_on_cluster(spec: str, model_spec: str, model, pairs: pd.DataFrame, output: Path, meta: dict,

@@ -1,1 +1,1 @@
-"""Data layer: sequences, pair tables, readers, named data sets, encoding for the model."""
+"""Data layer: sequences, pair tables, readers, named data sets, encoding for the model, seed-match typing."""

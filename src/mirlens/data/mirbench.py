@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from mirlens.data.alphabet import clean_sequence
-from mirlens.data.download import download, sha256_file
+from mirlens.data.download import download
 from mirlens.data.pairs import make_pairs
 from mirlens.errors import DataSetError, InputError
 

@@ -259,8 +259,10 @@ def _clean_column(col: pa.Array) -> tuple[pa.Array, np.ndarray, int]:
     data = data[offsets[0]:offsets[-1]]
     rel = offsets - offsets[0]
     clean = _CLEAN_BYTE[data]
-    refused = np.concatenate([[0], np.cumsum(clean == 0)])
-    bad = (refused[rel[1:]] - refused[rel[:-1]] > 0) | (rel[1:] == rel[:-1])
+    bad = rel[1:] == rel[:-1]
+    refused = np.flatnonzero(clean == 0)  # usually none: no per-byte running count over the whole buffer
+    if len(refused):
+        bad[np.searchsorted(rel, refused, side="right") - 1] = True
     out = pa.LargeStringArray.from_buffers(len(col), pa.py_buffer(rel), pa.py_buffer(clean))
     return out, bad, int(_AMBIGUOUS_BYTE[data].sum())
 
@@ -270,7 +272,8 @@ class _Lines:
     and ``\r`` all end a line (the numbering of :func:`_numbered_lines`)."""
 
     def __init__(self, text: str):
-        every = pa.array(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), type=pa.large_string())
+        one = pa.array([text.replace("\r\n", "\n").replace("\r", "\n")], type=pa.large_string())
+        every = pc.split_pattern(one, "\n").flatten()  # no Python string per line
         keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(every)), 0)
         self.text = every.filter(keep)
         self.numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1

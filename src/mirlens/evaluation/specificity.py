@@ -101,7 +101,7 @@ SEED_CLASS_SCORE = {"8mer": 3, "7mer-m8": 2, "7mer-A1": 2, "6mer": 1, "offset-6m
 def seed_class_scores(pairs: pd.DataFrame) -> np.ndarray:
     """The seed-class rule's score of every pair: its best canonical site anywhere in the target (3, 2, 1, 0)."""
     from mirlens.data.alphabet import tokenize
-    from mirlens.genes.sites import SITE_TYPES, find_sites_tokens, mirna_tokens
+    from mirlens.data.seeds import SITE_TYPES, find_sites_tokens, mirna_tokens
 
     out = np.zeros(len(pairs), dtype=np.float64)
     for i, (m, t) in enumerate(zip(pairs["mirna"], pairs["target"])):
@@ -142,7 +142,7 @@ def site_free_utrs(mirnas: Mapping[str, str], utrs: Mapping[str, str], *, per_mi
     """``per_mirna`` whole UTRs (at least :data:`MIN_PROBE_UTR` nt, no N) without any canonical site of each miRNA
     (no Watson-Crick match to its nucleotides 2-7 or 3-8), drawn at random (seeded), as a pair table with label
     0 (``source`` "probe:site-free-utr")."""
-    from mirlens.genes.sites import find_sites
+    from mirlens.data.seeds import find_sites
 
     ids = sorted(utrs)
     rng = np.random.default_rng(seed)

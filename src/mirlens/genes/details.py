@@ -168,7 +168,7 @@ def site_details(
     """The details table (:data:`DETAIL_COLUMNS`) of the sites :func:`choose_sites` picks (module doc)."""
     from mirlens.data.encoding import MIRNA_SLOT
     from mirlens.duplex import compute_duplexes
-    from mirlens.explain.deeplift import deeplift_shap
+    from mirlens.explain.attribution.deeplift import deeplift_shap
     from mirlens.explain.pairset import PairSet
     from mirlens.genes.windows import default_offsets
 

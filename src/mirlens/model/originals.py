@@ -17,7 +17,7 @@ are L13-4 (summit L14) and L4-4 (summit L7), as in its Fig. 3; the current file 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from mirlens.data.download import sha256_file
@@ -128,11 +128,6 @@ def find_versions(directory: str | os.PathLike[str]) -> dict[str, Path]:
         if v is not None and v.key not in found:
             found[v.key] = path
     return found
-
-
-def version_table() -> list[dict]:
-    """The registry as rows (for listing)."""
-    return [{"key": v.key, "model_name": v.model_name, "file": v.file, "url": v.url, **asdict(v)} for v in VERSIONS]
 
 
 def fetch_version(v: OriginalVersion, directory: str | os.PathLike[str], *, force: bool = False) -> Path:

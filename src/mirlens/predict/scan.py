@@ -141,7 +141,7 @@ def windows_with_sites(mirna_tok: np.ndarray, target_tok: np.ndarray, starts: np
     """Mask of the windows (0-based ``starts``, ``window`` nt) that hold a candidate site of one of ``types``
     (:mod:`mirlens.genes.sites`): every target nucleotide facing miRNA positions 2-8 of the site lies in the window
     (positions before the target's start or past its end are not needed)."""
-    from mirlens.genes.sites import find_sites_tokens
+    from mirlens.data.seeds import find_sites_tokens
 
     sites = find_sites_tokens(mirna_tok, target_tok, noncanonical=5 in types)
     anchor = sites.anchor[np.isin(sites.type, types)]

@@ -1,1 +1,1 @@
-"""Report layer: figures drawn from the tables that the analysis modules compute."""
+"""Report layer: figures and HTML pages drawn from the tables that the analyses compute (it never computes one)."""

@@ -1,6 +1,6 @@
-"""The reproduce report's "Beyond the paper" section: drawn from the ``<ds>.beyond`` stage's tables
-(:mod:`mirlens.reproduce.beyond`), kept apart from the paper's findings (no verdicts: the paper has no such
-claim to check)."""
+"""The reproduce report's "Beyond the paper" section: drawn from the ``<ds>.beyond`` stage's tables and its stated
+findings (:mod:`mirlens.reproduce.beyond` computes both), kept apart from the paper's findings (no verdicts: the
+paper has no such claim to check)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mirlens.report import figures as F
-from mirlens.reproduce import paper
-from mirlens.reproduce.beyond import finding_text
+from mirlens.report.html_table import esc as _e
+from mirlens.report.html_table import html_table
 
 SECTION_ID = "beyond"
 
@@ -43,10 +43,9 @@ def plot_attribution_agreement(per_pair: pd.DataFrame, base: str | Path, *, titl
     return F.save_figure(fig, base)
 
 
-def beyond_section(results, fig) -> str:
-    """HTML of the section (``fig``: the report's figure drawer)."""
-    from mirlens.report.html import _e, html_table
-
+def beyond_section(results, fig, titles: dict[str, str], findings: dict[str, str]) -> str:
+    """HTML of the section (``fig``: the report's figure drawer; ``titles``: data set -> title; ``findings``: data
+    set -> the stated finding of its beyond stage)."""
     parts = [f"<section id='{SECTION_ID}'><h2>Beyond the paper (not claims of the paper)</h2>"
              "<p class='meta'>Two questions the paper's N-mutagenesis cannot answer, on this run's models and "
              "positives. <b>Compensatory pairing</b>: for every miRNA position Lp paired (Watson-Crick) with LTq in "
@@ -60,8 +59,7 @@ def beyond_section(results, fig) -> str:
     for ds, r in results.datasets.items():
         if "beyond_summary" not in r.tables:
             continue
-        row = r.tables["beyond_summary"].iloc[0].to_dict()
-        name = paper.TITLE_OF.get(ds, ds)
+        name = titles.get(ds, ds)
         comp = r.tables["beyond_compensation"]
         body = fig.draw(F.plot_compensation, comp, f"beyond_compensation_{ds}",
                         f"{name}: compensatory pairing, {r.model_name}",
@@ -72,7 +70,7 @@ def beyond_section(results, fig) -> str:
         ccols = ["position", "n", "partner_median", "wt", "drop_mirna", "drop_target", "drop_double",
                  "recovery_mirna", "recovery_mirna_low", "recovery_mirna_high", "recovery_target",
                  "recovery_target_low", "recovery_target_high"]
-        parts.append(f"<h3>{_e(name)} — {_e(r.model_name)}</h3><p><b>Finding.</b> {_e(finding_text(row))}</p>"
+        parts.append(f"<h3>{_e(name)} — {_e(r.model_name)}</h3><p><b>Finding.</b> {_e(findings.get(ds, ''))}</p>"
                      f"<div class='pair'>{body}</div><h3>Compensation per position</h3>"
                      + html_table(comp, columns=ccols, nd=3)
                      + "<h3>Where the attributions and the N-scan disagree (mean rho per bin)</h3>"

@@ -131,9 +131,9 @@ def plot_joint(table: pd.DataFrame, base: str | Path, *, title: str | None = Non
 
 def plot_saturation_logos(mirna: pd.DataFrame, target: pd.DataFrame, base: str | Path, *,
                           title: str | None = None) -> list[Path]:
-    """Two logos from :func:`mirlens.explain.saturation.importance` matrices (index = position, columns A C G U):
-    the miRNA side L1.. (5'->3') and the target side drawn 5'->3' (LTm .. LT1, so that the site reads as in the
-    UTR)."""
+    """Two logos from :func:`mirlens.explain.attribution.saturation.importance` matrices (index = position, columns
+    A C G U): the miRNA side L1.. (5'->3') and the target side drawn 5'->3' (LTm .. LT1, so that the site reads as in
+    the UTR)."""
     import logomaker
 
     fig, axes = plt.subplots(2, 1, figsize=(max(8.0, 0.28 * max(len(mirna), len(target)) + 2), 5.5))

@@ -1,8 +1,9 @@
 """The reproduce report: one self-contained HTML file plus the tables as CSV and the figures as PNG and SVG.
 
 The report layer never computes an analysis: it takes the tables of a :class:`~mirlens.reproduce.pipeline.Results`
-(per data set, the findings and the comparisons with the paper), draws them, and lays them out. The HTML has
-no script and loads nothing: figures are embedded as base64 PNG, styles are inline.
+(per data set, the findings and the comparisons with the paper) and the reproduction's texts (:class:`ReportTexts`:
+titles, notes, findings), draws them, and lays them out. The HTML has no script and loads nothing: figures are
+embedded as base64 PNG, styles are inline.
 
 Layout: the run (command, models, data, settings), a summary table of every finding and whether it held, then one
 section per figure / table of the paper (ids in :data:`SECTIONS`): our figure next to the paper's values, a
@@ -12,8 +13,7 @@ one-line verdict, our table, and the exact commands and model used; at the end t
 from __future__ import annotations
 
 import base64
-import html
-import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,9 +21,10 @@ import pandas as pd
 
 from mirlens.report import figures as F
 from mirlens.report import paper_figures as P
+from mirlens.report.beyond import beyond_section
 from mirlens.report.correlation_figures import plot_unit_correlations
-from mirlens.reproduce import paper
-from mirlens.reproduce.notes import NOTES
+from mirlens.report.html_table import esc as _e
+from mirlens.report.html_table import html_table
 from mirlens.tables import write_table, write_text
 
 REPORT_NAME = "report.html"
@@ -44,6 +45,26 @@ SECTIONS: dict[str, str] = {
 }
 """Section id -> heading. Every id is an ``<section id=...>`` of the report (tests check each renders)."""
 
+
+@dataclass(frozen=True)
+class ReportTexts:
+    """The reproduction's own words that the report lays out, handed in as data (:mod:`mirlens.reproduce` writes
+    them; the report layer holds none)."""
+
+    paper: str
+    """The paper cited in the heading."""
+    titles: dict[str, str]
+    """Data set key -> its title (``deepmirtar`` -> ``DeepMirTar``)."""
+    table1_energy: str
+    """The ``energy`` of the per-unit correlations that Table 1 compares with."""
+    table2_regions: tuple[str, ...]
+    """Table 2's regions, in the paper's order."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Section id -> what usually explains a difference from the paper."""
+    beyond_findings: dict[str, str] = field(default_factory=dict)
+    """Data set key -> the stated finding of its "Beyond the paper" stage."""
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;
 padding:1em 2em;color:#222;line-height:1.4}
@@ -59,49 +80,6 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right
 figcaption{font-size:.8em;color:#555}pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.78em;
 white-space:pre-wrap;word-break:break-all}.tw{overflow-x:auto;max-width:100%}.meta{font-size:.85em;color:#444}.scroll{max-height:420px;overflow:auto}
 """
-
-
-def _e(x) -> str:
-    return html.escape(str(x))
-
-
-def _num(v, nd: int = 4) -> str:
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "NA"
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
-            return f"{v:.3g}"
-        return f"{v:.{nd}f}"
-    return str(v)
-
-
-def html_table(df: pd.DataFrame, *, columns: list[str] | None = None, nd: int = 4, verdict_col: str | None = None,
-               max_rows: int | None = None) -> str:
-    """A DataFrame as an HTML table (numbers right-aligned; a verdict column colours its rows)."""
-    if columns is not None:
-        df = df[[c for c in columns if c in df.columns]]
-    if max_rows is not None:
-        df = df.head(max_rows)
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
-    body = []
-    for rec in df.to_dict("records"):
-        cls = ""
-        if verdict_col is not None:
-            v = rec.get(verdict_col, "")
-            cls = f' class="{"reproduced" if v == "reproduced" else "differs" if v == "differs" else "na"}"'
-        cells = []
-        for c in df.columns:
-            v = rec[c]
-            if isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)):
-                cells.append(f'<td class="num">{_e(_num(v, nd))}</td>')
-            else:
-                cells.append(f"<td>{_e(v)}</td>")
-        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f"<div class='tw'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 class _Figures:
@@ -153,8 +131,8 @@ def _commands(lines: list[str], models: list[str]) -> str:
             + "<p class='meta'>" + "<br>".join(_e(m) for m in models) + "</p>")
 
 
-def _model_line(r) -> str:
-    return (f"{paper.TITLE_OF[r.name]}: model {r.model_name} ({r.model_spec}; weights sha256 {r.model_fp}"
+def _model_line(r, texts: ReportTexts) -> str:
+    return (f"{texts.titles[r.name]}: model {r.model_name} ({r.model_spec}; weights sha256 {r.model_fp}"
             f"{'; ' + r.model_source if r.model_source else ''}) on {r.n_positives:,} of {r.n_positives_total:,} "
             f"positives and {r.n_negatives:,} of {r.n_negatives_total:,} negatives")
 
@@ -172,7 +150,7 @@ def _export_tables(results, out: Path) -> list[Path]:
     return paths
 
 
-def _weights_section(results) -> str:
+def _weights_section(results, texts: ReportTexts) -> str:
     """Which version of the original weights ran per data set and why; the findings of every weights version run
     into this OUT side by side."""
     from mirlens.model.originals import BY_KEY, PAPER_EVIDENCE, PAPER_WEIGHTS
@@ -186,7 +164,7 @@ def _weights_section(results) -> str:
         v = BY_KEY.get(key)
         why = (PAPER_EVIDENCE.get(key, "") if key == paper_key else
                f"not the paper's version ({paper_key}); " + (v.note if v else "not a published original file"))
-        rows.append({"data set": paper.TITLE_OF[name], "model": r.model_name, "version": key or "-",
+        rows.append({"data set": texts.titles[name], "model": r.model_name, "version": key or "-",
                      "commit": (v.commit[:7] + " (" + v.date + ")") if v else "-",
                      "paper's version": paper_key, "why": why})
     text = ("<section id='weights'><h2>Weights: which version ran, and why</h2><p class='meta'>Run with --weights "
@@ -211,12 +189,12 @@ def _weights_section(results) -> str:
     return text + "</section>"
 
 
-def _paper_energy(units: pd.DataFrame) -> pd.DataFrame:
+def _paper_energy(units: pd.DataFrame, energy: str) -> pd.DataFrame:
     """The per-unit correlations with Table 1's energies (all of them for tables without an energy column)."""
-    return units[units["energy"] == paper.TABLE1_ENERGY] if "energy" in units else units
+    return units[units["energy"] == energy] if "energy" in units else units
 
 
-def render(results, out: Path) -> str:
+def render(results, out: Path, texts: ReportTexts) -> str:
     """The HTML text of the report (draws the figures into ``out/figures``)."""
     s = results.settings
     ds = results.datasets
@@ -235,16 +213,16 @@ def render(results, out: Path) -> str:
     mode = (f"--quick: a seeded sample of {s.quick_positives} positive and {s.quick_negatives} negative pairs per "
             "data set (numbers are noisy; run without --quick for the paper's pair sets)") if s.quick else \
         "full: the paper's pair sets"
-    parts.append(f"<h1>Reproducing Gu et al. 2021 with mirlens</h1><p class='meta'>{_e(paper.PAPER)} — "
+    parts.append(f"<h1>Reproducing Gu et al. 2021 with mirlens</h1><p class='meta'>{_e(texts.paper)} — "
                  f"<i>Biological features between miRNAs and their targets are unveiled from deep learning "
                  f"models</i>. Generated {datetime.now(UTC).isoformat(timespec='seconds')}.</p>")
     parts.append("<section id='run'><h2>Run</h2><pre>" + _e(s.command or "mirlens reproduce")
                  + "</pre><ul class='meta'>"
-                 + "".join(f"<li>{_e(_model_line(r))}</li>" for r in ds.values())
+                 + "".join(f"<li>{_e(_model_line(r, texts))}</li>" for r in ds.values())
                  + f"<li>mode: {_e(mode)}</li><li>seed (sampling and bootstrap): {s.seed}; bootstrap resamples: "
                  f"{s.boot}; energy backend: {_e(s.energy_backend)}; mutagenesis engine: {_e(s.engine)}; data: "
                  f"{_e(s.data_dir or 'default data directory')}</li></ul></section>")
-    parts.append(_weights_section(results))
+    parts.append(_weights_section(results, texts))
     parts.append(f"<section id='summary'><h2>Summary: {n_ok} of {n_t} findings reproduced</h2>"
                  "<p class='meta'>Every statement and number of the paper that the run checks; rules in the last "
                  "column (tolerances: effect sizes 0.05, peak positions 1 nt, correlations 0.05, pairing 1.5 "
@@ -256,11 +234,11 @@ def render(results, out: Path) -> str:
 
     def section(sid: str, body_fig: str, extra: str, cmds: list[str], models: list) -> None:
         f = sec(sid)
-        note = NOTES.get(sid, "")
+        note = texts.notes.get(sid, "")
         note = f"<p class='meta'>{_e(note)}</p>" if note else ""
         parts.append(f"<section id='{sid}'><h2>{_e(SECTIONS[sid])}</h2>{_verdict_line(f)}{note}"
                      f"<div class='pair'>{body_fig}{_paper_box(f)}</div>{extra}"
-                     f"{_commands(cmds, [_model_line(m) for m in models])}</section>")
+                     f"{_commands(cmds, [_model_line(m, texts) for m in models])}</section>")
 
     # ---- Fig. 1 and Supp. Fig. 1
     seed = pd.concat([r.tables["seed_effects"] for r in ds.values()], ignore_index=True)
@@ -301,7 +279,7 @@ def render(results, out: Path) -> str:
 
     def impact_block(r, sid, name):
         imp, feats = r.tables["impact"], r.tables["features"]
-        body = fig.draw(F.plot_impact, imp, name, f"{paper.TITLE_OF[r.name]}: accumulated single-nucleotide "
+        body = fig.draw(F.plot_impact, imp, name, f"{texts.titles[r.name]}: accumulated single-nucleotide "
                         "impact with the called features", features=feats)
         extra = ("<h3>Called features</h3>" + html_table(feats) + "<h3>Strongest impact peaks</h3>"
                  + html_table(r.tables["impact_peaks"]))
@@ -318,7 +296,7 @@ def render(results, out: Path) -> str:
     body = fig.draw(P.plot_reductions_vs_paper, comps["reductions"], "fig6_vs_paper",
                     "Reductions in mean probability: ours (bootstrap CI) vs the paper")
     extra = "".join(fig.draw(F.plot_joint, r.tables["joint"], f"joint_{r.name}",
-                             f"{paper.TITLE_OF[r.name]}: independent and joint effects (grey: sum of singles)")
+                             f"{texts.titles[r.name]}: independent and joint effects (grey: sum of singles)")
                     for r in ds.values())
     jcols = ["dataset", "region_set", "kind", "n", "raw_mean", "mutated_mean", "reduction", "reduction_lo",
              "reduction_hi", "sum_of_singles", "interaction", "interaction_lo", "interaction_hi", "p_bonferroni"]
@@ -331,17 +309,17 @@ def render(results, out: Path) -> str:
 
     def unit_figures(subset: str) -> str:
         return "".join(fig.draw(plot_unit_correlations,
-                                _paper_energy(r.tables["units"]).query(f"subset == '{subset}'"),
+                                _paper_energy(r.tables["units"], texts.table1_energy).query(f"subset == '{subset}'"),
                                 f"correlations_{r.name}_{subset}",
-                                f"{paper.TITLE_OF[r.name]} {subset}: every unit's Spearman rho with energy",
-                                title=f"{paper.TITLE_OF[r.name]} {subset} ({s.energy_backend} energy)",
+                                f"{texts.titles[r.name]} {subset}: every unit's Spearman rho with energy",
+                                title=f"{texts.titles[r.name]} {subset} ({s.energy_backend} energy)",
                                 formats=("png", "svg"))
                        for r in ds.values())
 
     body = unit_figures("positives")
     t1cols = ["energy", "layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
               "MaxCor_Pval", "MinCor_Pval_BH", "MaxCor_Pval_BH"]
-    ours_t1 = "".join(f"<h3>Ours: {paper.TITLE_OF[r.name]} positives (all layers)</h3>"
+    ours_t1 = "".join(f"<h3>Ours: {texts.titles[r.name]} positives (all layers)</h3>"
                       + html_table(r.tables["table1"].query("subset == 'positives'"), columns=t1cols, nd=3)
                       for r in ds.values())
     extra = ("<h3>Paper vs ours, side by side</h3><p class='meta'>The paper's layout, found by testing candidates "
@@ -359,9 +337,9 @@ def render(results, out: Path) -> str:
     body = unit_figures("negatives")
     extra = ("<p class='meta'>Supplementary Table 1 is not printed in the paper; its text says the negative pairs "
              "behave like the positives and that most dense-layer min/max correlations are not significant.</p>"
-             + "".join(f"<h3>Ours: {paper.TITLE_OF[r.name]} negatives</h3>"
+             + "".join(f"<h3>Ours: {texts.titles[r.name]} negatives</h3>"
                        + html_table(r.tables["table1"].query("subset == 'negatives'"), columns=t1cols, nd=3)
-                       + f"<h3>Ours: {paper.TITLE_OF[r.name]} dense layer, positives</h3>"
+                       + f"<h3>Ours: {texts.titles[r.name]} dense layer, positives</h3>"
                        + html_table(r.tables["table1"].query("subset == 'positives' and layer == 'dense'"),
                                     columns=t1cols, nd=3)
                        for r in ds.values()))
@@ -370,20 +348,18 @@ def render(results, out: Path) -> str:
 
     # ---- Table 2
     t2c = comps["table2"]
-    body = fig.draw(lambda t, b: P.plot_pairing_vs_paper(t, paper.TABLE2_REGIONS, b), t2c, "table2_pairing",
+    body = fig.draw(lambda t, b: P.plot_pairing_vs_paper(t, texts.table2_regions, b), t2c, "table2_pairing",
                     "Paired positions per region: ours vs the paper")
     extra = ("<h3>Ours (paired %, G:U counted) with the paper's values (paper_*)</h3>" + html_table(t2c, nd=2)
              + "<p class='meta'>Extracted subsets: positive pairs whose drop for the feature exceeds the mean drop "
              "(our mean: " + "; ".join(
-                 f"{paper.TITLE_OF[r.name]} {t.subset} > {t.threshold:.3f}"
+                 f"{texts.titles[r.name]} {t.subset} > {t.threshold:.3f}"
                  for r in ds.values() for t in r.tables["table2"].drop_duplicates("subset").itertuples()
                  if t.subset != "all") + f"). Energy backend: {_e(s.energy_backend)}.</p>")
     section("table2", body, extra, [c for r in ds.values() for c in r.commands["pairing"]], list(ds.values()))
 
     # ---- beyond the paper (its own section, no verdicts)
-    from mirlens.report.beyond import beyond_section
-
-    parts.append(beyond_section(results, fig))
+    parts.append(beyond_section(results, fig, texts.titles, texts.beyond_findings))
 
     # ---- timings
     tim = results.timings
@@ -398,9 +374,9 @@ def render(results, out: Path) -> str:
             f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
 
 
-def write_report(results, out: str | Path) -> Path:
+def write_report(results, out: str | Path, texts: ReportTexts) -> Path:
     """Write ``report.html``, ``tables/*.csv`` and ``figures/*.png|svg`` into ``out``; returns the HTML path."""
     out = Path(out)
     _export_tables(results, out)
-    text = render(results, out)
+    text = render(results, out, texts)
     return write_text(text, out / REPORT_NAME)

@@ -5,6 +5,6 @@ compared with the paper's reported values and rendered as one self-contained HTM
 >>> run(Settings(out=Path("repro"), models=model_specs("models/mitar_keras", None, None), quick=True))
 """
 
-from mirlens.reproduce.pipeline import KERAS_FILES, Results, Settings, model_specs, run
+from mirlens.reproduce.pipeline import Results, Settings, model_specs, run
 
-__all__ = ["KERAS_FILES", "Results", "Settings", "model_specs", "run"]
+__all__ = ["Results", "Settings", "model_specs", "run"]

@@ -1,11 +1,11 @@
 """Beyond the paper, in a reproduce run: the stage ``<ds>.beyond`` of every data set (tables only; the report
 draws them in its own, separate section).
 
-* ``beyond_compensation`` -- the compensatory-pairing test (:mod:`mirlens.explain.compensate`) of the run's model
-  on the data set's positives (their duplexes come from the ``<ds>.energies`` stage), L1-L22;
+* ``beyond_compensation`` -- the compensatory-pairing test (:mod:`mirlens.explain.attribution.compensate`) of the run's
+  model on the data set's positives (their duplexes come from the ``<ds>.energies`` stage), L1-L22;
 * ``beyond_attribution`` -- Integrated Gradients and DeepLIFT-SHAP against the all-N reference on a seeded sample
   of the positives: per (method, pair) the completeness remainder, the steps / references used, Spearman's rho
-  with the 1-nt N-scan and the disagreement measures (:mod:`mirlens.explain.disagreement`);
+  with the 1-nt N-scan and the disagreement measures (:mod:`mirlens.explain.attribution.disagreement`);
 * ``beyond_disagreement`` -- the mean rho per bin of those measures;
 * ``beyond_summary`` -- one row: the numbers the report's stated finding is made of (:func:`finding_text`).
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mirlens.explain.attribute import agreement, integrated_gradients, n_scan_drops
-from mirlens.explain.compensate import compensation
-from mirlens.explain.deeplift import deeplift_shap
-from mirlens.explain.disagreement import disagreement_table, pair_measures
+from mirlens.explain.attribution.attribute import agreement, integrated_gradients, n_scan_drops
+from mirlens.explain.attribution.compensate import compensation
+from mirlens.explain.attribution.deeplift import deeplift_shap
+from mirlens.explain.attribution.disagreement import disagreement_table, pair_measures
 
 BEYOND_VERSION = 1
 QUICK_ATTR_PAIRS = 12
@@ -90,7 +90,7 @@ def finding_text(row: dict) -> str:
     pos = row["pairing_positions"]
     reads = (f"reads positions {pos} as pairing (the swapped pair restores >= {PAIRING_RECOVERY:g} of the loss on "
              "both sides)" if pos != "none" else "reads no position as pairing: swapping a pair never restores "
-             f"half of what breaking it costs")
+             "half of what breaking it costs")
     return (f"{row['model']} {reads}; seed L2-L8 recovery {f(row['seed_recovery_mirna'])} (miRNA side) / "
             f"{f(row['seed_recovery_target'])} (target side) (1 = pairing, <= 0 = sequence motifs); beyond the seed "
             f"(L9-L18) changing a miRNA nucleotide costs {f(row['l9_18_drop_mirna'])} logit and changing its partner "

@@ -2,21 +2,20 @@
 learning models") report: the numbers and statements ``mirlens reproduce`` checks, in one place.
 
 Effect sizes of Fig. 1 / Fig. 6 are read from the paper's text ("~0.16 reduction") and live with the analysis
-presets (:data:`mirlens.explain.presets.PRESETS`, ``paper_reductions``); they are re-exported here. Table 1 and
-Table 2 are copied from the paper's tables; peak positions and the qualitative statements from its Results.
+presets (:data:`mirlens.explain.mutagenesis.presets.PRESETS`, ``paper_reductions``); they are re-exported here. Table 1
+and Table 2 are copied from the paper's tables; peak positions and the qualitative statements from its Results.
 Supplementary Table 1 (negative pairs and the dense layer) is not printed in the paper; only its text summary is
 ("most of the minimum and maximum correlations [of the dense layer] are not statistically significant").
 """
 
 from __future__ import annotations
 
-from mirlens.explain.presets import PRESETS
+from mirlens.explain.mutagenesis.presets import PRESETS
 
 PAPER = "Gu et al., Sci Rep 11:23825 (2021)"
 
 DATASETS = ("deepmirtar", "miraw")
 PRESET_OF = {"deepmirtar": "paper-deepmirtar", "miraw": "paper-miraw"}
-MODEL_OF = {"deepmirtar": "miTAR1", "miraw": "miTAR2"}
 TITLE_OF = {"deepmirtar": "DeepMirTar", "miraw": "miRAW"}
 
 # Fig. 1 (seed L2-6 to N, positive pairs) and Fig. 6 (independent / joint effects): reduction in mean probability.
@@ -67,11 +66,11 @@ TABLE1_LEVEL_NAMES = {("CNN", "unit"): "Raw", ("CNN", "feature_map"): "CombinePe
                       ("CNN", "all"): "CombineAllUnits", ("BiRNN", "unit"): "Raw",
                       ("BiRNN", "all"): "Combine_AllUnits"}
 # Which of our layers / levels stands for the paper's rows (the paper's layout, found by testing candidates against
-# its counts and values; see mirlens.explain.correlate): "Raw" = every conv unit (after relu) that is not constant
-# (21,437 of 68 x 320 for miTAR1; paper 21,438); "CombinePerFeatureMap" = per feature map, the sum of its positively
-# and, apart, of its negatively correlated units (2 x 320 = 640); "CombineAllUnits" / "Combine_AllUnits" = the sum
-# of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units, the
-# BiLSTM's two directions) stays in the tables as an extension.
+# its counts and values; see mirlens.explain.layers.correlate): "Raw" = every conv unit (after relu) that is not
+# constant (21,437 of 68 x 320 for miTAR1; paper 21,438); "CombinePerFeatureMap" = per feature map, the sum of its
+# positively and, apart, of its negatively correlated units (2 x 320 = 640); "CombineAllUnits" / "Combine_AllUnits" =
+# the sum of all positively and of all negatively correlated units (2). Ours (one sum per feature map / of all units,
+# the BiLSTM's two directions) stays in the tables as an extension.
 TABLE1_OURS = {("CNN", "unit"): ("conv", "unit"), ("CNN", "feature_map"): ("conv", "feature_map_signed"),
                ("CNN", "all"): ("conv", "all_signed"), ("BiRNN", "unit"): ("bilstm", "unit"),
                ("BiRNN", "all"): ("bilstm", "all_signed")}
@@ -81,7 +80,6 @@ as 5'->3'). With them the DeepMirTar rows come out as printed (CNN -0.34/0.32, -
 -0.19/0.35, -0.10/0.21 vs the paper's -0.34/0.32, -0.53/0.51, -0.56/0.59, -0.19/0.36, -0.10/0.22), while the
 energies of the miRNA read 5'->3' (``"5to3"``, the physically meaningful duplex; also Table 2's orientation) give
 -0.22/0.24, -0.40/0.38 and a single all-unit sum of -0.12. Both are computed; the findings use this one."""
-TABLE1_ENERGIES = ("as_written", "5to3")
 TABLE1_LAYOUT_VERSION = 2
 CORRELATION_TOLERANCE = 0.05
 

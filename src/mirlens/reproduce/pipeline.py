@@ -7,7 +7,7 @@ and miRAW with a miTAR2-style model (all 32,660 positives); by default the origi
 ``<ds>.regions``      Fig. 1 (seed L2-6 to N) and Supp. Fig. 1 (seed to G), positive and negative pairs
 ``<ds>.scan``         Fig. 2 / Fig. 4 (+ Supp. Fig. 3): k-nt scans, k = 1..6 (DeepMirTar) / 1..8 (miRAW)
 ``<ds>.impact``       Fig. 3 / Fig. 5: accumulative single-nucleotide impact (formulas 1-3)
-``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.presets.PRESETS`)
+``<ds>.features``     peaks -> features (the paper's rule: :data:`~mirlens.explain.mutagenesis.presets.PRESETS`)
 ``<ds>.joint``        Fig. 6: independent and joint effects of the paper's regions, bootstrap CIs
 ``<ds>.energies``     duplex energy and pairing of every pair (miranda backend = miRanda 1.9 as the paper)
 ``<ds>.correlate``    Table 1 / Supp. Table 1: layer outputs (conv, pool, BiLSTM, dense) vs energy, with the paper's
@@ -28,6 +28,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,17 +48,18 @@ from mirlens.explain import (
     run_scan,
     select_label,
 )
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint
-from mirlens.explain.presets import Preset
-from mirlens.explain.scan import DEFAULT_CHUNK_PAIRS
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint
+from mirlens.explain.mutagenesis.presets import Preset
+from mirlens.explain.mutagenesis.scan import DEFAULT_CHUNK_PAIRS
 from mirlens.explain.stats import bonferroni
 from mirlens.model.families import fit_target_slot
 from mirlens.reproduce import paper
 from mirlens.reproduce.cache import StageResult, StageRunner, fingerprint
 
+if TYPE_CHECKING:
+    from mirlens.report.html import ReportTexts
+
 PIPELINE_VERSION = 1
-KERAS_FILES = {"deepmirtar": "miTAR1_CNN_BiRNN_b30_lr0.005_dout0.2.h5",
-               "miraw": "miTAR2_CNN_BiRNN_b200_lr0.1_dout0.4.h5"}
 QUICK_POSITIVES = 200
 QUICK_NEGATIVES = 100
 QUICK_CHUNK_PAIRS = 100
@@ -71,7 +73,7 @@ IMPACT_OVER = "all"
 def correlation_layers(model) -> tuple[str, ...]:
     """The paper's layers for miTAR models; every layer of other families (pairing: diagonal, combine, pool,
     dense)."""
-    from mirlens.explain.correlate import layers_of
+    from mirlens.explain.layers.correlate import layers_of
 
     known = layers_of(model)
     return CORRELATION_LAYERS if set(CORRELATION_LAYERS) <= set(known) else known
@@ -354,7 +356,7 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     # paper.TABLE1_ENERGY) and with ours (the miRNA 5'->3')
     def correlate(_d: Path):
         from mirlens.duplex import DuplexCache, compute_duplexes
-        from mirlens.explain.correlate import layer_energy_correlations, table1
+        from mirlens.explain.layers.correlate import layer_energy_correlations, table1
 
         written = compute_duplexes([m[::-1] for m in both["mirna"]], both["target"].tolist(), s.energy_backend,
                                    cache=DuplexCache(Path(s.out) / "cache" / "duplex"), jobs=s.jobs)
@@ -404,6 +406,19 @@ def run_dataset(ds: str, s: Settings, runner: StageRunner, progress: Callable | 
     return res
 
 
+def report_texts(datasets: dict[str, DatasetResult]) -> ReportTexts:
+    """The reproduction's words for the report (:class:`mirlens.report.html.ReportTexts`): the paper, the data
+    sets' titles, the notes per section and each data set's "beyond the paper" finding."""
+    from mirlens.report.html import ReportTexts
+    from mirlens.reproduce.beyond import finding_text
+    from mirlens.reproduce.notes import NOTES
+
+    findings = {ds: finding_text(r.tables["beyond_summary"].iloc[0].to_dict()) for ds, r in datasets.items()
+                if "beyond_summary" in r.tables}
+    return ReportTexts(paper=paper.PAPER, titles=dict(paper.TITLE_OF), table1_energy=paper.TABLE1_ENERGY,
+                       table2_regions=tuple(paper.TABLE2_REGIONS), notes=dict(NOTES), beyond_findings=findings)
+
+
 def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable | None = None,
         render: bool = True) -> Results:
     """Run (or resume, or load) every stage, compare with the paper and write the report into ``s.out``."""
@@ -431,6 +446,8 @@ def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable |
         if render:
             from mirlens.report.html import REPORT_NAME, REPORT_VERSION, write_report
 
+            texts = report_texts(datasets)
+
             report = out / REPORT_NAME
             params = {"version": REPORT_VERSION, "findings": fr.key, "stages": keys, "command": s.command,
                       "quick": s.quick, "seed": s.seed, "backend": s.energy_backend, "models": s.models,
@@ -439,7 +456,7 @@ def run(s: Settings, *, log: Callable[[str], None] = print, progress: Callable |
                           for w, t in by_weights.items()}}
 
             def render_stage(_d: Path):
-                write_report(results, out)
+                write_report(results, out, texts)
                 return {}, {}
 
             if not report.is_file():  # deleted: render again even though the stage is marked done

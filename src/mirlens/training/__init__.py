@@ -1,0 +1,1 @@
+"""Training and tuning models: data splits, the training loop, checkpoints, hyper-parameter grids."""

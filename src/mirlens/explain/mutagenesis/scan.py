@@ -26,10 +26,11 @@ import pandas as pd
 from mirlens.data.alphabet import TOKENS
 from mirlens.data.coordinates import MIRNA, TARGET
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint, mutated_probabilities, score_tokens
-from mirlens.explain.mutants import SIDES, base_token, count_windows, side_positions, window_grid
+from mirlens.explain.mutagenesis.engine import (DEFAULT_BATCH, DEFAULT_ENGINE, model_fingerprint, mutated_probabilities,
+                                                score_tokens)
+from mirlens.explain.mutagenesis.mutants import SIDES, base_token, count_windows, side_positions, window_grid
 from mirlens.explain.pairset import PairSet
-from mirlens.tables import ChunkStore
+from mirlens.tables import ChunkRunner, ChunkStore, Task
 
 PREFIX = {MIRNA: "L", TARGET: "LT"}
 DEFAULT_CHUNK_PAIRS = 512
@@ -180,11 +181,12 @@ def run_scan(
     progress: Callable[[int], None] | None = None,
     set_total: Callable[[int], None] | None = None,
     overwrite: bool = False,
-    cluster: tuple | None = None,
+    runner: ChunkRunner | None = None,
 ) -> ScanResult:
     """Run (or resume) a sliding-window scan; see the module doc. ``progress(n)`` counts forward passes;
-    ``set_total(total)`` is told the number of passes still to run before the first one. ``cluster``: a
-    ``(distributed.Client, mirlens.cluster.engine.ModelRef)`` to run the chunks on (needs ``out_dir``)."""
+    ``set_total(total)`` is told the number of passes still to run before the first one. ``runner``: runs the
+    chunks elsewhere, as tasks of :func:`scan_task` (:func:`mirlens.cluster.engine.chunk_runner`: on a Dask
+    cluster; needs ``out_dir``)."""
     ks, sides, base = parse_ks(ks), parse_sides(sides), base_token(to)
     if len(pairset) == 0:
         raise InputError("no pairs to scan (the chosen subset is empty)")
@@ -212,15 +214,11 @@ def run_scan(
     kept: list[pd.DataFrame] = []
     passes, t0 = 0, time.perf_counter()
     options = dict(ks=ks, sides=sides, base=base, engine=engine, batch_size=batch_size)
-    if cluster is not None:
+    if runner is not None:
         if store is None:
             raise InputError("a scan on a cluster keeps its records on disk: give an output directory (--out)")
-        from mirlens.cluster.jobs import mutagenesis_tasks, run_mutagenesis_tasks
-
-        client, ref = cluster
         passes = sum(chunk_passes(c) for c in todo)
-        run_mutagenesis_tasks(client, ref, store, mutagenesis_tasks(pairset, todo, chunk_pairs, options,
-                                                                    chunk_passes), progress)
+        runner(store, scan_tasks(pairset, todo, chunk_pairs, options, chunk_passes), progress)
         for c in todo:
             acc.add(store.read([c]))
         todo = []
@@ -259,6 +257,23 @@ def scan_chunk(model, tokens: np.ndarray, mirna_lens: np.ndarray, target_lens: n
         "prob": prob[grid.record_row],
         "raw": raw[grid.record_pair],
     })
+
+
+def scan_task(model, tokens: np.ndarray, mirna_lens: np.ndarray, target_lens: np.ndarray, first: int, chunk: int,
+              options: dict) -> dict[int, pd.DataFrame]:
+    """A :class:`~mirlens.tables.Task` function: chunk ``chunk`` of a scan (:func:`scan_chunk`)."""
+    return {chunk: scan_chunk(model, tokens, mirna_lens, target_lens, first, **options)}
+
+
+def scan_tasks(pairset: PairSet, todo: list[int], chunk_pairs: int, options: dict,
+               passes_of: Callable[[int], int]) -> list[Task]:
+    """The tasks of the scan chunks ``todo`` (each carries its own pairs' tokens; weight: its forward passes)."""
+    tasks = []
+    for c in todo:
+        sl = slice(c * chunk_pairs, min((c + 1) * chunk_pairs, len(pairset)))
+        tasks.append(Task(scan_task, (pairset.tokens[sl], pairset.mirna_lens[sl], pairset.target_lens[sl], sl.start,
+                                      c, options), [c], weight=passes_of(c)))
+    return tasks
 
 
 def scan_drop_profile(summary: pd.DataFrame, k: int = 1, *, over: str = "all") -> pd.Series:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, DEFAULT_ENGINE
 from mirlens.explain.pairset import PairSet
-from mirlens.explain.regions import RegionEffects, parse_region_sets, region_effects, with_joint
+from mirlens.explain.mutagenesis.regions import RegionEffects, parse_region_sets, region_effects, with_joint
 from mirlens.explain.stats import bootstrap_means, percentile_ci
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, DEFAULT_ENGINE
 from mirlens.explain.pairset import PairSet
-from mirlens.explain.regions import parse_region_set, region_effects
+from mirlens.explain.mutagenesis.regions import parse_region_set, region_effects
 
 SUBSETS = ("positives", "negatives", "all")
 

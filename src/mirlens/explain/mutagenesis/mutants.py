@@ -2,7 +2,7 @@
 
 A :class:`Mutants` object describes ``m`` mutant inputs without materialising them: row ``i`` is
 ``tokens[pair[i]]`` with the positions in ``mask[i]`` (or in the half-open tensor interval ``[lo[i], hi[i])``) set
-to the token ``base``. Engines (:mod:`mirlens.explain.engine`) materialise them batch by batch with
+to the token ``base``. Engines (:mod:`mirlens.explain.mutagenesis.engine`) materialise them batch by batch with
 :meth:`Mutants.apply`, so millions of mutants never sit in memory at once, and an incremental engine can read the
 interval form to know exactly which positions changed.
 

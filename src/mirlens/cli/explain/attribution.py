@@ -10,16 +10,17 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import console, print_plain, progress_bar, reports_errors
 from mirlens.cli.duplex import BackendOpt, CacheOpt, JobsOpt, NoCacheOpt, duplex_table
-from mirlens.cli.explain import (BatchOpt, DataDirOpt, DataOpt, ModelOpt, PartOpt, PlotOpt, PresetOpt, SampleOpt,
-                                 SampleSeedOpt, SubsetOpt, _inputs, _plot, explain_app)
+from mirlens.cli.explain import explain_app
+from mirlens.cli.explain.common import (BatchOpt, DataDirOpt, DataOpt, ModelOpt, PartOpt, PlotOpt, PresetOpt,
+                                        SampleOpt, SampleSeedOpt, SubsetOpt, inputs, plot_figure)
 from mirlens.data.coordinates import MIRNA, parse_region
 from mirlens.errors import InputError
-from mirlens.explain.attribute import DEFAULT_MAX_STEPS, DEFAULT_STEPS
-from mirlens.explain.compensate import compensation
-from mirlens.explain.deeplift import DEFAULT_REFERENCES
-from mirlens.explain.engine import DEFAULT_BATCH
+from mirlens.explain.attribution.attribute import DEFAULT_MAX_STEPS, DEFAULT_STEPS
+from mirlens.explain.attribution.compensate import compensation
+from mirlens.explain.attribution.deeplift import DEFAULT_REFERENCES
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH
 from mirlens.tables import write_table
 
 
@@ -50,7 +51,7 @@ def compensate_cmd(
         raise InputError(f"--positions must be miRNA positions (L...), got {positions!r}")
     if n_boot < 1 or not 0 < level < 1:
         raise InputError("--n-boot must be >= 1 and --level in (0, 1)")
-    inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", batch_size)
+    inp = inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", batch_size)
     duplexes = duplex_table(inp.pairs.pairs, energy_backend, cache_dir, no_cache, jobs)
     with progress_bar("compensatory mutants", None) as advance:
         result = compensation(inp.model, inp.pairs, duplexes, positions=list(region.positions), n_boot=n_boot,
@@ -60,11 +61,10 @@ def compensate_cmd(
         typer.echo(table.to_csv(sep="\t", index=False, float_format="%.4g"), nl=False)
     else:
         write_table(table, out)
-        console.print(f"-> {out}")
+        print_plain(f"-> {out}")
     if per_pair is not None:
         write_table(result.per_pair.assign(model=inp.model_name), per_pair)
-    _plot(table, plot, "compensation")
-
+    plot_figure(table, plot, "compensation")
 
 
 METHODS = ("ig", "deeplift-shap", "both")
@@ -107,15 +107,15 @@ def attribute_cmd(
     (the attributions add up to logit - reference logit: for IG the remainder shrinks with --steps or is bounded by
     --tolerance; DeepLIFT-SHAP's holds to rounding), its agreement with the 1-nt N-scan, and (reference N) why they
     disagree: the mean rho by the pair's saturation, logit and seed pairs (OUT's stem + '.disagreement.tsv')."""
-    from mirlens.explain.attribute import REFERENCES, agreement, integrated_gradients, n_scan_drops
-    from mirlens.explain.deeplift import deeplift_shap
-    from mirlens.explain.disagreement import disagreement_table, pair_measures
+    from mirlens.explain.attribution.attribute import REFERENCES, agreement, integrated_gradients, n_scan_drops
+    from mirlens.explain.attribution.deeplift import deeplift_shap
+    from mirlens.explain.attribution.disagreement import disagreement_table, pair_measures
 
     if reference not in REFERENCES:
         raise InputError(f"--reference must be one of {', '.join(REFERENCES)} (got {reference!r})")
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
-    inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", DEFAULT_BATCH)
+    inp = inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", DEFAULT_BATCH)
     if not hasattr(inp.model, "forward_onehot"):
         raise InputError(f"model {inp.model_name!r} has no differentiable one-hot input (forward_onehot)")
     results = {}
@@ -164,15 +164,15 @@ def attribute_cmd(
         if name in rho:
             r = rho[name]["spearman"]
             line += f"; Spearman with the 1-nt N-scan: mean {r.mean():.3f}, median {r.median():.3f}"
-        console.print(line, highlight=False, soft_wrap=True)
+        print_plain(line, highlight=False, soft_wrap=True)
     if measures is not None:
         table = disagreement_table(measures, rho).assign(**meta)
         dis_out = out.with_name(out.stem + ".disagreement.tsv")
         write_table(table, dis_out)
         _print_disagreement(table, list(rho))
-        console.print(f"-> {out}, {pairs_out}, {dis_out}")
+        print_plain(f"-> {out}, {pairs_out}, {dis_out}")
     else:
-        console.print(f"-> {out}, {pairs_out}")
+        print_plain(f"-> {out}, {pairs_out}")
 
 
 def _print_disagreement(table: pd.DataFrame, methods: list[str]) -> None:
@@ -202,19 +202,19 @@ def saturate_cmd(
     """Saturation mutagenesis: every nucleotide of every pair changed to each other letter, the logit change of
     each, and sequence logos of the importance per position (miRNA side L1.., target side LT1..): OUT, OUT's stem +
     '.mirna_logo.tsv' / '.target_logo.tsv', and with --plot the logo figure."""
-    from mirlens.explain.saturation import importance, saturation
+    from mirlens.explain.attribution.saturation import importance, saturation
 
-    inp = _inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", batch_size)
+    inp = inputs(preset, model, data, part, subset, data_dir, sample, sample_seed, "N", "full", batch_size)
     with progress_bar("single mutants", None) as advance:
         sat = saturation(inp.model, inp.pairs, batch_size=batch_size, progress=advance)
     write_table(sat.assign(model=inp.model_name), out)
     logos = {side: importance(sat, side, logo_positions) for side in ("mirna", "target")}
     for side, matrix in logos.items():
         write_table(matrix.reset_index(), out.with_name(f"{out.stem}.{side}_logo.tsv"))
-    console.print(f"{len(sat):,} single mutants of {len(inp.pairs):,} pairs -> {out} (+ logo matrices)")
+    print_plain(f"{len(sat):,} single mutants of {len(inp.pairs):,} pairs -> {out} (+ logo matrices)")
     if plot is not None:
         from mirlens.report.figures import plot_saturation_logos
 
         paths = plot_saturation_logos(logos["mirna"], logos["target"], Path(plot) / "saturation",
                                       title=f"{inp.model_name}: saturation mutagenesis, {len(inp.pairs):,} pairs")
-        console.print("figures: " + ", ".join(str(p) for p in paths))
+        print_plain("figures: " + ", ".join(str(p) for p in paths))

@@ -1,9 +1,11 @@
 """The mutagenesis engine: the one function every analysis calls to score mutants.
 
-:func:`mutated_probabilities` takes a model, the base token matrix and a :class:`~mirlens.explain.mutants.Mutants`
-description, and returns one probability per mutant row. How the rows are evaluated is the *engine*'s business:
+:func:`mutated_probabilities` takes a model, the base token matrix and a
+:class:`~mirlens.explain.mutagenesis.mutants.Mutants` description, and returns one probability per mutant row. How
+the rows are evaluated is the *engine*'s business:
 
-* ``"incremental"`` (the default; :mod:`mirlens.explain.incremental`) reuses the unmutated pass of each pair;
+* ``"incremental"`` (the default; :mod:`~mirlens.explain.mutagenesis.incremental`) reuses the unmutated pass of each
+  pair;
 * ``"full"`` (here, always available) materialises mutants in batches and runs the whole model on each batch;
 * other engines (e.g. an incremental, LSTM-aware one that reuses the unmutated pass) register themselves with
   :func:`register_engine` under a name and are picked with ``engine="name"`` / ``--engine name``. They receive the
@@ -24,12 +26,12 @@ import numpy as np
 import torch
 
 from mirlens.errors import MirlensError
-from mirlens.explain.mutants import Mutants
+from mirlens.explain.mutagenesis.mutants import Mutants
 from mirlens.predict.threads import map_batches
 
 DEFAULT_BATCH = 4096
 DEFAULT_ENGINE = "incremental"
-"""The incremental engine (:mod:`mirlens.explain.incremental`, registered when :mod:`mirlens.explain` is imported)
+"""The incremental engine (:mod:`mirlens.explain.mutagenesis.incremental`, registered when its package is imported)
 returns the full engine's numbers (tested to 1e-5) and falls back to it for models that are not miTAR networks."""
 Scorer = Callable[[np.ndarray], np.ndarray]
 

@@ -25,8 +25,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from mirlens.explain.engine import DEFAULT_BATCH, full_engine, register_engine
-from mirlens.explain.mutants import Mutants
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, full_engine, register_engine
+from mirlens.explain.mutagenesis.mutants import Mutants
 from mirlens.model.architecture import MiTAR, folded_cell_
 from mirlens.predict.threads import map_batches
 
@@ -119,7 +119,7 @@ def _run_group(model: MiTAR, base: _Base, local: torch.Tensor, mutated: torch.Te
 @torch.inference_mode()
 def incremental_engine(model, tokens: np.ndarray, mutants: Mutants, *, batch_size: int = DEFAULT_BATCH,
                        progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Drop-in replacement of :func:`mirlens.explain.engine.full_engine` for :class:`MiTAR` models."""
+    """Drop-in replacement of :func:`mirlens.explain.mutagenesis.engine.full_engine` for :class:`MiTAR` models."""
     if not isinstance(model, MiTAR):
         return full_engine(model, tokens, mutants, batch_size=batch_size, progress=progress)
     model.eval()

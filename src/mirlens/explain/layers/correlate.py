@@ -102,7 +102,6 @@ def _unit_table(layer: str, level: str, names: Sequence[str], rho: np.ndarray, p
 @torch.inference_mode()
 def _pooled_block(model: MiTAR, tokens: torch.Tensor, filters: slice, pooled: bool) -> torch.Tensor:
     """conv (after relu) or max-pooled outputs of a block of filters: (B, L, n_filters)."""
-    c = model.config
     win = model._windows(tokens)
     b, n, k = win.shape
     w = model.conv_weight_matrix()[:, filters]

@@ -30,8 +30,8 @@ MEASURES = ("single_share", "logit", "seed_pairs")
 
 def pair_measures(summary: pd.DataFrame, drops: pd.DataFrame, duplexes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per pair (``summary``: an attribution's per-pair table against the all-N reference; ``drops``: the N-scan,
-    :func:`mirlens.explain.attribute.n_scan_drops`): ``single_share``, ``logit`` and, with duplexes (same row
-    order as the pairs), ``seed_pairs``. See the module doc."""
+    :func:`mirlens.explain.attribution.attribute.n_scan_drops`): ``single_share``, ``logit`` and, with duplexes (same
+    row order as the pairs), ``seed_pairs``. See the module doc."""
     total = drops.groupby("pair")["drop"].sum()
     out = summary[["pair", "logit"]].copy()
     span = (summary["logit"] - summary["reference_logit"]).to_numpy()

@@ -21,8 +21,8 @@ import pandas as pd
 from mirlens.data.alphabet import TOKENS
 from mirlens.data.coordinates import Region, parse_region
 from mirlens.errors import InputError
-from mirlens.explain.engine import DEFAULT_BATCH, DEFAULT_ENGINE, mutated_probabilities, score_tokens
-from mirlens.explain.mutants import base_token, region_mutants
+from mirlens.explain.mutagenesis.engine import DEFAULT_BATCH, DEFAULT_ENGINE, mutated_probabilities, score_tokens
+from mirlens.explain.mutagenesis.mutants import base_token, region_mutants
 from mirlens.explain.pairset import PairSet
 from mirlens.explain.stats import bonferroni, mann_whitney, se
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from mirlens.data.coordinates import MIRNA, TARGET
 from mirlens.errors import InputError
-from mirlens.explain.scan import position_label
+from mirlens.explain.mutagenesis.scan import position_label
 
 SIDES = (MIRNA, TARGET)
 

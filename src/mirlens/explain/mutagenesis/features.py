@@ -68,7 +68,8 @@ def call_features(
     min_gap: int = 1,
     sides: tuple[str, ...] = SIDES,
 ) -> pd.DataFrame:
-    """Features of an impact table (from :func:`~mirlens.explain.impact.accumulative_impact`); see module doc.
+    """Features of an impact table (from :func:`~mirlens.explain.mutagenesis.impact.accumulative_impact`); see the
+    module doc.
 
     ``peaks_per_side`` and ``length`` may be given per side as ``{"mirna": .., "target": ..}``. Returns one row per
     feature: ``side, feature, start, stop, length, summit, summit_importance, mean_importance, rank`` (rank 1 =

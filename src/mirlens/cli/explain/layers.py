@@ -8,25 +8,26 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from mirlens.cli.common import console, progress_bar, reports_errors
+from mirlens.cli.common import print_plain, progress_bar, reports_errors
 from mirlens.cli.duplex import BackendOpt, CacheOpt, JobsOpt, NoCacheOpt, duplex_table
 from mirlens.cli.explain import explain_app
 from mirlens.errors import InputError
 from mirlens.explain import PairSet, model_width
-from mirlens.explain.correlate import LAYERS, PAIRING_LAYERS, layer_energy_correlations, layers_of, table1
+from mirlens.explain.layers.correlate import LAYERS, PAIRING_LAYERS, layer_energy_correlations, layers_of, table1
 from mirlens.explain.pairset import load_pairs
 from mirlens.model.families import fit_target_slot
-from mirlens.model.store import load_model
+from mirlens.model.store import DEFAULT_MODEL, load_model
 from mirlens.tables import write_table
 
 
 @explain_app.command("correlate")
 @reports_errors
 def correlate_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or original Keras .h5 file.")],
     data: Annotated[str, typer.Option("--data", "-d", help="Data set (deepmirtar, miraw, combined) or pair file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory: table1.tsv, units.parquet, "
                                       "energies.tsv, correlations.png.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, directory or original Keras .h5 file.")]
+    = DEFAULT_MODEL,
     positives: Annotated[bool, typer.Option("--positives", help="Positive pairs only (default).")] = False,
     negatives: Annotated[bool, typer.Option("--negatives", help="Negative pairs only.")] = False,
     all_pairs: Annotated[bool, typer.Option("--all", help="All pairs.")] = False,
@@ -64,8 +65,8 @@ def correlate_cmd(
         raise InputError(f"{len(pairs)} pairs in {data} ({subset}): at least 3 are needed")
     net = fit_target_slot(net, int(pairs["target"].str.len().max()))
     ps = PairSet.from_pairs(pairs, model_width(net), name=data)
-    console.print(f"model {meta.get('name', model)!r}, {len(ps):,} pairs of {data} ({subset}), "
-                  f"energy backend {energy_backend}")
+    print_plain(f"model {meta.get('name', model)!r}, {len(ps):,} pairs of {data} ({subset}), "
+                f"energy backend {energy_backend}")
     energy_pairs = pairs.assign(mirna=pairs["mirna"].str[::-1]) if mirna_as_written else pairs
     duplexes = duplex_table(energy_pairs, energy_backend, cache_dir, no_cache, jobs)
     energy = duplexes["energy"].to_numpy()
@@ -86,5 +87,5 @@ def correlate_cmd(
                                   title=f"{meta.get('name', model)}: units vs {energy_backend} energy ({subset})")
     shown = summary[["layer", "level", "UnitCount", "ConstantUnits", "MinCor", "MinCor_Pval", "MaxCor",
                      "MaxCor_Pval"]]
-    console.print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    console.print(f"-> {out / 'table1.tsv'}, {out / 'units.parquet'}, {figs[0]}")
+    print_plain(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print_plain(f"-> {out / 'table1.tsv'}, {out / 'units.parquet'}, {figs[0]}")
