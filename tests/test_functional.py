@@ -17,9 +17,9 @@ from mirlens.data.alphabet import tokenize
 from mirlens.data.expression import (load_functional_set, locate_functional_set, read_expression_table,
                                      read_functional_set)
 from mirlens.errors import DataSetError, InputError, ModelFileError
-from mirlens.evaluation.functional import (SEED_WEIGHTS, calibration_summary, cross_validate, evaluate_functional,
+from mirlens.evaluation.functional import (SEED_WEIGHTS, cross_validate, evaluate_functional,
                                            experiment_metrics, experiment_sites, fit_model, reliability,
-                                           repression_scorer, scored_metrics, seed_count_scores, seed_family,
+                                           scored_metrics, seed_count_scores, seed_family,
                                            summary, top_delta)
 from mirlens.genes.context import local_au, site_context, supplementary_pairing
 from mirlens.genes.predict import site_table

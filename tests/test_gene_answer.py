@@ -16,7 +16,7 @@ from mirlens.data.examples import example_path
 from mirlens.data.fasta import pairs_from_fasta, read_fasta
 from mirlens.evaluation.specificity import utr_call_rule
 from mirlens.genes.calls import SAME_SITE, CallRule, site_calls
-from mirlens.genes.repression import (CANONICAL_KEY, PAIRING_KEY, Calibration, NoncanonicalTerm, RepressionModel,
+from mirlens.genes.repression import (CANONICAL_KEY, PAIRING_KEY, NoncanonicalTerm, RepressionModel,
                                       fit_calibration, fit_repression, load_repression, save_repression)
 from mirlens.genes.sites import N_CANONICAL, find_sites
 from mirlens.genes.table import gene_table, parts

@@ -15,7 +15,7 @@ from mirlens.genes import aggregate as agg
 from mirlens.genes.calibrate import (LogisticCalibrator, cross_val_predict, fit_logistic, load_calibrators,
                                      save_calibrators, stratified_folds)
 from mirlens.genes.predict import GeneSettings, predict_genes, score_sites
-from mirlens.genes.sites import SITE_TYPES, find_sites, find_sites_tokens
+from mirlens.genes.sites import SITE_TYPES, find_sites
 from mirlens.genes.windows import default_offsets, site_windows
 from mirlens.model.architecture import MiTAR, MiTARConfig
 from mirlens.model.store import save_model

@@ -23,7 +23,8 @@ from mirlens.model.pairing import PairingConfig, PairingModel
 from mirlens.model.store import load_model, save_model
 from mirlens.predict.scan import ScanSettings, _scan_block, check_windows, mirna_prefix, scan, scan_pass
 from mirlens.predict.score import score_pair_table, score_tokens
-from mirlens.predict.utr_pass import UtrPass, padded_window_logits
+from mirlens.predict.score import padded_window_logits
+from mirlens.predict.utr_pass import UtrPass
 from mirlens.predict.windows import window_starts
 
 _register()

@@ -36,7 +36,7 @@ from scipy.stats import spearmanr
 from mirlens.data.expression import Experiment, FunctionalSet
 from mirlens.evaluation.metrics import auroc
 from mirlens.genes.predict import site_table
-from mirlens.genes.repression import (CANONICAL_FEATURES, CANONICAL_KEY, DEFAULT_FEATURES, DEFAULT_L2, DOWN_FDR,
+from mirlens.genes.repression import (CANONICAL_FEATURES, DEFAULT_FEATURES, DEFAULT_L2, DOWN_FDR,
                                       PAIRING_KEY, RepressionModel, fit_calibration, fit_repression,
                                       normalised_log2fc)
 from mirlens.genes.sites import N_CANONICAL

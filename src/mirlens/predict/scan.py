@@ -29,7 +29,7 @@ from mirlens.errors import InputError
 from mirlens.model.architecture import MiTAR
 from mirlens.predict.score import score_tokens
 from mirlens.predict.sliding import SlidingScorer, sliding_is_cheaper
-from mirlens.predict.windows import window_starts, window_tokens
+from mirlens.predict.windows import WINDOW_MODES, check_windows, window_starts, window_tokens  # noqa: F401
 from mirlens.tables import ChunkStore
 
 WINDOW_COLUMNS = ["mirna_id", "target_id", "window", "start", "end", "probability"]
@@ -59,18 +59,6 @@ class ScanSettings:
 CALLS_OFFSET = 1_000_000
 """Chunk ``CALLS_OFFSET + c`` of a scan's store holds the gene-level calls of window chunk ``c``."""
 CALL_TABLE_COLUMNS = ("mirna_id", "target_id", "n_called_sites", "best_site_logit", "site_call")
-
-
-WINDOW_MODES = ("context", "padded")
-
-
-def check_windows(mode: str) -> str:
-    """The ``--windows`` word, checked."""
-    mode = str(mode).strip().lower()
-    if mode not in WINDOW_MODES:
-        raise InputError(f"unknown --windows {mode!r}: choose context (real flanks, the default) or padded "
-                         "(each window padded with N, the earlier semantics)")
-    return mode
 
 
 def uses_context(model, settings: ScanSettings) -> bool:

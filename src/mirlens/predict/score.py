@@ -20,7 +20,7 @@ from mirlens.data.alphabet import tokenize
 from mirlens.data.encoding import MIRNA_SLOT, encode_pairs
 from mirlens.model.architecture import MiTAR
 from mirlens.predict.threads import map_batches
-from mirlens.predict.windows import window_tokens
+from mirlens.predict.windows import check_windows, window_tokens
 
 DEFAULT_BATCH = 1024
 
@@ -111,7 +111,6 @@ def score_pair_table(model: MiTAR, pairs: pd.DataFrame, *, batch_size: int = DEF
     target when it fits the slot) and ``n_windows``. ``progress(n)`` counts scored windows. ``windows``: the
     semantics of the windows of long targets for the pairing family (``context`` or ``padded``, see the module
     doc; miTAR models always score padded windows)."""
-    from mirlens.predict.scan import check_windows
     from mirlens.predict.utr_pass import is_pairing
 
     context = check_windows(windows) == "context" and is_pairing(model)
@@ -198,3 +197,15 @@ def _context_windows(model, pairs: pd.DataFrame, rows: np.ndarray, lengths: np.n
             if progress is not None:
                 progress(int(n_windows[part].sum()))
     return best, rows, best_start, n_windows
+
+
+def padded_window_logits(model, mirna: str, utr: np.ndarray, starts: np.ndarray, *,
+                         batch_size: int = 4096) -> np.ndarray:
+    """Window logits with the window path's semantics (each window cut out and padded with N, so anchors near its
+    edges read N instead of the UTR's flanks): the scores of ``mirlens predict`` before the whole-UTR pass."""
+    window = model.config.target_slot
+    win = window_tokens(np.asarray(utr, dtype=np.uint8), np.asarray(starts, dtype=np.int64), window)
+    tokens = np.empty((len(win), MIRNA_SLOT + window), dtype=np.uint8)
+    tokens[:, :MIRNA_SLOT] = encode_pairs([mirna], ["N"], 1)[0, :MIRNA_SLOT]
+    tokens[:, MIRNA_SLOT:] = win
+    return score_tokens(model, tokens, batch_size=batch_size, logits=True)

@@ -32,7 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from mirlens.data.alphabet import tokenize
-from mirlens.genes.sites import N_CANONICAL, find_sites_tokens
+from mirlens.data.seeds import N_CANONICAL, find_sites_tokens
 from mirlens.predict.threads import map_batches
 from mirlens.predict.utr_pass import PEAK_SHIFT, PassBlock, UtrPass
 

@@ -23,7 +23,7 @@ median |difference| 0.33 logit -- while a target no longer than the slot (a CLIP
 before. The padded edge anchors are what made whole UTRs look like sites: per 50-nt window the pairing model's
 scan threshold passes 0.02% of site-free windows, but the best padded window of a whole site-free UTR passes it in
 8% of UTRs; with real flanks the best window of a whole site-free UTR passes it in 0.1-0.5% (see
-``benchmarks/bench_gene_level.py``). :func:`padded_window_logits` keeps the old semantics where they are wanted.
+``benchmarks/bench_gene_level.py``). :func:`mirlens.predict.score.padded_window_logits` keeps the old semantics where they are wanted.
 
 Coordinates: anchors are 0-based indices on the UTR (5'->3'); anchor ``a`` may lie outside ``0 .. len - 1``
 (the miRNA hanging over the UTR's end), where the cells facing nothing read N.
@@ -393,18 +393,3 @@ class UtrPass:
     def site_logits_in(self, block: PassBlock, which: int, anchors: np.ndarray) -> np.ndarray:
         """Logit of a site at each anchor: its window placed as training sites sat (anchor at ``slot - 5``)."""
         return self.window_logits_in(block, which, np.asarray(anchors, dtype=np.int64) - self.site_offset)
-
-
-def padded_window_logits(model, mirna: str, utr: np.ndarray, starts: np.ndarray, *,
-                         batch_size: int = 4096) -> np.ndarray:
-    """Window logits with the window path's semantics (each window cut out and padded with N, so anchors near its
-    edges read N instead of the UTR's flanks): the scores of ``mirlens predict`` before the whole-UTR pass."""
-    from mirlens.predict.score import score_tokens
-    from mirlens.predict.windows import window_tokens
-
-    window = model.config.target_slot
-    win = window_tokens(np.asarray(utr, dtype=np.uint8), np.asarray(starts, dtype=np.int64), window)
-    tokens = np.empty((len(win), MIRNA_SLOT + window), dtype=np.uint8)
-    tokens[:, :MIRNA_SLOT] = encode_pairs([mirna], ["N"], 1)[0, :MIRNA_SLOT]
-    tokens[:, MIRNA_SLOT:] = win
-    return score_tokens(model, tokens, batch_size=batch_size, logits=True)

@@ -31,3 +31,15 @@ def window_tokens(target_tokens: np.ndarray, starts: np.ndarray, window: int) ->
         target_tokens = padded
     view = np.lib.stride_tricks.sliding_window_view(target_tokens, window)
     return view[starts]
+
+
+WINDOW_MODES = ("context", "padded")
+
+
+def check_windows(mode: str) -> str:
+    """The ``--windows`` word, checked."""
+    mode = str(mode).strip().lower()
+    if mode not in WINDOW_MODES:
+        raise InputError(f"unknown --windows {mode!r}: choose context (real flanks, the default) or padded "
+                         "(each window padded with N, the earlier semantics)")
+    return mode
