@@ -155,8 +155,6 @@ def _scan_block(
     ``utr_pass`` and ``settings.call_rule``) the gene-level call of every target, read off the same pass
     (:mod:`mirlens.predict.site_calls`), is appended to it as a table (:data:`CALL_TABLE_COLUMNS`)."""
     window = model.config.target_slot
-    if calls is not None and utr_pass is not None and settings.call_rule is not None:
-        on_block = _calling(utr_pass, mirna, targets, settings, calls, on_block)
     mirna_tok = tokenize(mirna.seq) if settings.sites is not None else None
     seqs, starts_per, ids, idx, starts_all, ends = [], [], [], [], [], []
     for rec in targets:
@@ -173,6 +171,8 @@ def _scan_block(
         starts_all.append(starts + 1)
         ends.append(np.minimum(starts + window, len(rec.seq)))
     n_windows = sum(len(s) for s in starts_per)
+    if calls is not None and utr_pass is not None and settings.call_rule is not None:
+        on_block = _calling(utr_pass, mirna, targets, seqs, settings, calls, on_block)
     if utr_pass is not None and (n_windows or on_block is not None):
         logits = np.concatenate(utr_pass.window_logits(seqs, starts_per, on_block=on_block,
                                                        scores=calls is not None and settings.call_rule is not None))
@@ -198,28 +198,30 @@ def _scan_block(
     })
 
 
-def _calling(utr_pass, mirna: FastaRecord, targets: list[FastaRecord], settings: ScanSettings, calls: list,
-             inner=None):
+def _calling(utr_pass, mirna: FastaRecord, targets: list[FastaRecord], tokens: list[np.ndarray],
+             settings: ScanSettings, calls: list, inner=None):
     """An ``on_block`` callback that reads the gene-level call of every target of the block off the pass; the
     block's calls (in target order) are appended to ``calls`` once every target has been seen."""
     from mirlens.predict.site_calls import (CallRule, block_site_calls, block_tokens, utr_call_summary)
 
     rule = CallRule(*settings.call_rule)
-    tokens = [tokenize(t.seq) for t in targets]
     m_tok = tokenize(mirna.seq)
-    parts = [None] * len(targets)
+    n = len(targets)
+    n_called = np.zeros(n, np.int64)
+    best = np.full(n, np.nan)
+    call = np.zeros(n, bool)
+    seen = np.zeros(n, bool)
 
     def on_block(block, logits):
         sites = block_site_calls(utr_pass, block, block_tokens(block, tokens), m_tok)
-        local = sites.assign(utr=sites["block_utr"])
-        summary = utr_call_summary(local, block.lengths, rule)
-        for w, u in enumerate(block.utrs):
-            parts[u] = summary.iloc[w:w + 1]
-        if all(p is not None for p in parts):
-            table = pd.concat(parts, ignore_index=True)
-            table.insert(0, "target_id", [t.id for t in targets])
-            table.insert(0, "mirna_id", mirna.id)
-            calls.append(table)
+        summary = utr_call_summary(sites.assign(utr=sites["block_utr"]), block.lengths, rule)
+        n_called[block.utrs] = summary["n_called_sites"].to_numpy()
+        best[block.utrs] = summary["best_site_logit"].to_numpy()
+        call[block.utrs] = summary["site_call"].to_numpy()
+        seen[block.utrs] = True
+        if seen.all():
+            calls.append(pd.DataFrame({"mirna_id": mirna.id, "target_id": [t.id for t in targets],
+                                       "n_called_sites": n_called, "best_site_logit": best, "site_call": call}))
         if inner is not None:
             inner(block, logits)
 
