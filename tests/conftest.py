@@ -16,6 +16,25 @@ def shared_path() -> Path:
     return Path(os.environ.get("MIRLENS_SHARED", REPO.parent / "shared"))
 
 
+CHROMIUM = Path(os.environ.get("MIRLENS_CHROMIUM", "/usr/bin/chromium"))
+"""The headless browser of the page tests (Debian's chromium, driven by Playwright)."""
+
+
+def require_browser() -> None:
+    """Playwright and the Debian chromium binary; fail under CI=true, skip elsewhere."""
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: F401
+    except ImportError:
+        problem = "the playwright Python package is missing (pip install -e '.[test]')"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
 def require(path: Path) -> Path:
     """Return ``path``; if it is missing, fail under CI (CI=true) and skip elsewhere."""
     if not path.exists():

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import CHROMIUM, require_browser
 from gene_tables import PLANTED, example_tables, synthetic_details, synthetic_tables
 from typer.testing import CliRunner
 
@@ -31,7 +33,6 @@ from mirlens.genes.details import DETAIL_COLUMNS, choose_sites, duplex_layout, s
 from mirlens.genes.sidecars import SITE_COLUMNS, read_meta, sidecar
 from mirlens.tables import read_table, write_table
 
-CHROMIUM = Path(os.environ.get("MIRLENS_CHROMIUM", "/usr/bin/chromium"))
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"
 DETAILS_TOP = 2
 """Details for the genes ranked 1 and 2 per miRNA in the example page (keeps the attributions quick)."""
@@ -301,24 +302,9 @@ def test_predict_genes_html_on_the_examples(tmp_path):
 # ---------------------------------------------------------------------------------------------------- Chromium
 
 
-def _browser_or_fail():
-    """Playwright and the Debian chromium binary; fail under CI=true, skip elsewhere."""
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
-    except ImportError:
-        problem = "the playwright Python package is missing (pip install -e '.[test]')"
-    if problem is None and not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    _browser_or_fail()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()

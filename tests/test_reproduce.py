@@ -9,12 +9,13 @@ cores; it runs once per module and the tests read its output. Chromium: Debian's
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from conftest import CHROMIUM, require_browser
 from typer.testing import CliRunner
 
 from mirlens.cli.app import _register, app
@@ -22,7 +23,6 @@ from mirlens.report.html import REPORT_NAME, SECTIONS
 from mirlens.reproduce.cache import StageRunner
 from mirlens.tables import read_table
 
-CHROMIUM = Path(os.environ.get("MIRLENS_CHROMIUM", "/usr/bin/chromium"))
 STAGES_PER_DATASET = ("regions", "scan", "impact", "features", "joint", "energies", "correlate", "pairing",
                       "beyond")
 
@@ -217,23 +217,8 @@ def test_reproduce_refuses_two_model_sources(tmp_path):
     assert "either --keras-dir or" in result.output
 
 
-def _browser_or_fail():
-    """Playwright and the Debian chromium binary; fail under CI=true, skip elsewhere."""
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
-    except ImportError:
-        problem = "the playwright Python package is missing (pip install -e '.[test]')"
-    if problem is None and not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
-
-
 def test_report_renders_in_headless_chromium(quick_run, tmp_path):
-    _browser_or_fail()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     findings = read_table(quick_run / "tables" / "findings.csv")

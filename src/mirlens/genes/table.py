@@ -235,7 +235,7 @@ def paper_gene_table(model, pairs: pd.DataFrame, meta: dict, *, threshold: float
     :mod:`mirlens.genes.predict` -- its probability, calibrated on the miRAW gene-level benchmark, becomes
     ``miraw_probability`` and ``is_target`` = ``miraw_probability > threshold`` -- with the ranking columns of the
     model-free repression model (canonical sites and their context)."""
-    from mirlens.genes.predict import GeneSettings, predict_genes
+    from mirlens.genes.predict import GeneSettings, predict_genes, site_table
 
     check_pairs(pairs, model.config.mirna_slot)
     pairs = pairs.reset_index(drop=True)
@@ -248,8 +248,6 @@ def paper_gene_table(model, pairs: pd.DataFrame, meta: dict, *, threshold: float
     repression = load_repression(kind=CANONICAL_KEY)
     results = []
     for rows in parts(pairs):
-        from mirlens.genes.predict import site_table
-
         mirna = pairs["mirna"].iloc[rows[0]]
         utrs = pairs["target"].iloc[rows].tolist()
         sites = site_table([mirna] * len(utrs), utrs)
